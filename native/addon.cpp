@@ -1,0 +1,17 @@
+// Module entry: registers every binding table on the exports object.
+#include "common.h"
+
+namespace prior {
+void registerData(napi_env env, napi_value exports);
+void registerRuntime(napi_env env, napi_value exports);
+void registerAutograd(napi_env env, napi_value exports);
+void registerGeneratedOps(napi_env env, napi_value exports);
+}  // namespace prior
+
+NAPI_MODULE_INIT() {
+  prior::registerRuntime(env, exports);
+  prior::registerData(env, exports);
+  prior::registerAutograd(env, exports);
+  prior::registerGeneratedOps(env, exports);
+  return exports;
+}

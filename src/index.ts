@@ -1,0 +1,2 @@
+// prior-ts: PRIOR (ICCV 2023) chest X-ray / report pre-training on libtorch, in TypeScript.
+export * as torch from './torch/index.js';

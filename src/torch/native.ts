@@ -1,0 +1,72 @@
+// Loads the compiled addon. PRIOR_NATIVE overrides the path (e.g. a debug build).
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Handle } from './handle.js';
+import type { NativeOps } from './generated/ops.js';
+
+export interface BuildInfo {
+  libtorchVersion: string;
+  napiVersion: number;
+  parallelInfo: string;
+  config: string;
+  physicalMemory: number;
+}
+
+/** The hand-written part of the binding (native/data.cpp, runtime.cpp, autograd.cpp). */
+export interface NativeRuntime {
+  fromTypedArray(data: ArrayBufferView, shape: readonly number[], options?: object): Handle;
+  toArray(h: Handle): ArrayBufferView;
+  item(h: Handle): number | boolean;
+  shape(h: Handle): number[];
+  dtype(h: Handle): string;
+  device(h: Handle): string;
+  dim(h: Handle): number;
+  numel(h: Handle): number;
+  size(h: Handle, dim: number): number;
+  dispose(h: Handle): void;
+  isDisposed(h: Handle): boolean;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  cudaSynchronize(device?: number): void;
+  setAllocationCap(bytes: number): void;
+  getAllocationCap(): number;
+  buildInfo(): BuildInfo;
+  liveTensors(): number;
+  backward(h: Handle, grad?: Handle, retainGraph?: boolean, createGraph?: boolean, inputs?: Handle[]): void;
+  autogradGrad(
+    outputs: Handle[],
+    inputs: Handle[],
+    gradOutputs?: (Handle | null)[],
+    retainGraph?: boolean,
+    createGraph?: boolean,
+    allowUnused?: boolean,
+  ): (Handle | null)[];
+  getGrad(h: Handle): Handle | null;
+  setGrad(h: Handle, grad: Handle | null): void;
+  retainGrad(h: Handle): void;
+  autogradMeta(h: Handle): [boolean, boolean, string | null];
+  isGradEnabled(): boolean;
+  setGradEnabled(enabled: boolean): void;
+  registerHook(h: Handle, fn: (grad: Handle) => Handle | undefined): number;
+  removeHook(h: Handle, id: number): void;
+  attachFunction(name: string, inputs: Handle[], outputs: Handle[], backward: (...grads: (Handle | null)[]) => unknown): Handle[];
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function locate(): string {
+  if (process.env.PRIOR_NATIVE) return resolve(process.env.PRIOR_NATIVE);
+  // src/torch (tests, tsx) and dist/torch (compiled) both sit two levels below the root.
+  const file = join(here, '..', '..', 'build', 'Release', 'prior_native.node');
+  if (!existsSync(file)) {
+    throw new Error(`prior-ts native addon not found at ${file}: run \`npm install\` (or \`npm run build:native\`) first`);
+  }
+  return file;
+}
+
+export const native = createRequire(import.meta.url)(locate()) as NativeRuntime & NativeOps;

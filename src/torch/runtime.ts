@@ -1,0 +1,50 @@
+// Process-wide settings: threads, seeds, devices, the allocation cap, build provenance.
+import { availableParallelism } from 'node:os';
+import { native, type BuildInfo } from './native.js';
+
+/** Intra-op threads for libtorch's CPU kernels. */
+export function setNumThreads(n: number): void {
+  native.setNumThreads(n);
+}
+
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+
+/** Seeds the CPU and every CUDA generator, as `torch.manual_seed`. */
+export function manualSeed(seed: number): void {
+  native.manualSeed(seed);
+}
+
+export const cuda = {
+  isAvailable: (): boolean => native.cudaIsAvailable(),
+  deviceCount: (): number => native.cudaDeviceCount(),
+  synchronize: (device?: number): void => native.cudaSynchronize(device),
+};
+
+/**
+ * The largest single CPU allocation allowed, in bytes (0: no cap). Larger requests throw a JS
+ * Error before memory is taken. Default: half of physical memory, or PRIOR_ALLOC_CAP_BYTES.
+ */
+export function setAllocationCap(bytes: number): void {
+  native.setAllocationCap(bytes);
+}
+
+export function getAllocationCap(): number {
+  return native.getAllocationCap();
+}
+
+export function buildInfo(): BuildInfo {
+  return native.buildInfo();
+}
+
+/** Tensor handles not yet released (disposed or collected): a leak check for tests. */
+export function liveTensors(): number {
+  return native.liveTensors();
+}
+
+// Defaults applied once at load: intra-op threads follow the machine's cores unless the
+// environment chose (OMP_NUM_THREADS / PRIOR_NUM_THREADS).
+const envThreads = Number(process.env.PRIOR_NUM_THREADS ?? process.env.OMP_NUM_THREADS);
+native.setNumThreads(Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
+if (process.env.PRIOR_ALLOC_CAP_BYTES !== undefined) native.setAllocationCap(Number(process.env.PRIOR_ALLOC_CAP_BYTES));
