@@ -13,15 +13,16 @@ namespace prior {
 namespace {
 std::atomic<int64_t> gLive{0};
 
-// Bytes reported to V8 for one handle: the storage it keeps alive plus the TensorImpl and
-// cell themselves, so that a loop of tiny tensors still creates GC pressure.
+// Bytes reported to V8 for one handle: the storage it keeps alive plus the TensorImpl and cell.
 constexpr int64_t kHandleOverhead = 320;
+// Below this, the JS wrapper's own heap use already drives young-generation GCs often enough;
+// reporting it too only triggers needless full GCs through V8's external-memory heuristic.
+constexpr int64_t kSmallTensorBytes = 16 * 1024;
 
 int64_t accountBytes(const at::Tensor& t) {
-  if (!t.defined()) return 0;
-  int64_t bytes = kHandleOverhead;
-  if (t.has_storage()) bytes += static_cast<int64_t>(t.storage().nbytes());
-  return bytes;
+  if (!t.defined() || !t.has_storage()) return 0;
+  int64_t bytes = static_cast<int64_t>(t.storage().nbytes());
+  return bytes >= kSmallTensorBytes ? bytes + kHandleOverhead : 0;
 }
 
 // A basic finalizer: runs synchronously inside GC, so it may only call GC-safe Node-API
