@@ -274,7 +274,7 @@ ${parts.map((_, k) => `  registerGeneratedOps${k}(env, exports);`).join('\n')}
 
 function tsScalarType(type) {
   const m = type.match(/^int\[(\d*)\](\?)?$/);
-  if (m) return m[1] ? 'number | readonly number[]' : 'readonly number[]';
+  if (m) return 'number | readonly number[]'; // one integer means [n] (or n repeated for int[N])
   return {
     Tensor: 'Tensor',
     'Tensor?': 'Tensor | null',
@@ -298,8 +298,8 @@ function tsScalarType(type) {
   }[type];
 }
 
-function tsValue(arg) {
-  const n = camel(arg.name);
+// `expr` overrides how the value is reached (an options-object field): tensors there need handles too.
+function tsValue(arg, n = camel(arg.name)) {
   switch (arg.type) {
     case 'Tensor':
     case 'Tensor?':
@@ -390,10 +390,14 @@ function tsCallArgs(op, { selfExpr, skipSelf }) {
   if (rest) {
     pre.push(`const [${camel(rest.name)}$, options] = splitSizeArgs(${camel(rest.name)});`);
   }
+  if (kw.length) {
+    const keys = optsIsTensorOptions ? ['dtype', 'device', 'requiresGrad'] : kw.map((a) => camel(a.name));
+    pre.push(`if (options !== undefined) checkOptions('${camel(op.name)}', options, ${JSON.stringify(keys).replace(/"/g, "'")});`);
+  }
   for (const a of op.args) {
     if (a === skipSelf) vals.push(selfExpr);
     else if (a === rest) vals.push(`${camel(rest.name)}$`);
-    else if (a.kwOnly) vals.push(optsIsTensorOptions ? 'options' : a.type === 'TensorOptions' ? `options` : `options?.${camel(a.name)}`);
+    else if (a.kwOnly) vals.push(optsIsTensorOptions ? 'options' : a.type === 'TensorOptions' ? `options` : tsValue(a, `options?.${camel(a.name)}`));
     else vals.push(tsValue(a));
   }
   return { pre, vals, pos, kw };
@@ -516,7 +520,7 @@ function genTs(ops) {
 /* eslint-disable */
 import type { DType, DeviceLike, FloatOf, Promote } from '../dtype.js';
 import type { Tensor, TensorOptions } from '../tensor.js';
-import { h, hs, splitSizeArgs, type Handle, type SizeArgs } from '../handle.js';
+import { checkOptions, h, hs, splitSizeArgs, type Handle, type SizeArgs } from '../handle.js';
 import { wrap, wrapList } from '../memory.js';
 import { native } from '../native.js';
 

@@ -31,3 +31,16 @@ export function splitSizeArgs<O>(args: readonly unknown[]): [unknown, O | undefi
   if (sizes.length === 1 && Array.isArray(sizes[0])) return [sizes[0], opts];
   return [sizes, opts];
 }
+
+/**
+ * Keyword options arrive as one object: anything else (a stray positional number, a typo'd
+ * key) would otherwise be ignored silently, so it is rejected with the op's name.
+ */
+export function checkOptions(op: string, options: unknown, allowed: readonly string[]): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${op}: expected an options object {${allowed.join(', ')}} as the last argument, got ${String(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) throw new TypeError(`${op}: unknown option '${key}' (expected one of ${allowed.join(', ')})`);
+  }
+}
