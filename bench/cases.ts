@@ -1,0 +1,150 @@
+// The benchmark cases: sizes, iteration counts and targets are defined here only and sent to
+// baseline.py with each request. The prior-ts loops are what a prior-ts user writes; the
+// PyTorch loops (baseline.py) are what a PyTorch user writes.
+import { torch } from '../src/index.js';
+
+export const SUITES = ['ops', 'matmul', 'memory'] as const;
+export type Suite = (typeof SUITES)[number];
+
+/** Per-op cases measure binding overhead, where prior-ts should beat CPython's. */
+const PER_OP_TARGET = 0.7;
+const DEFAULT_TARGET = 1.0;
+
+interface CaseBase {
+  /** Unique row key in the table and the JSON. */
+  name: string;
+  label: string;
+  suite: Suite;
+  iters: number;
+  /** Largest prior-ts / PyTorch ratio that passes. */
+  target: number;
+}
+
+type Loop = (iters: number) => void;
+
+export interface TimedCase extends CaseBase {
+  kind: 'time';
+  /** baseline.py's case; `params` go to both sides. */
+  baseline: string;
+  params: Readonly<Record<string, number>>;
+  /** Builds the inputs from `params` and returns the loop to time. */
+  setup(): Loop;
+}
+
+/** RSS of a fresh process on each side after `iters` one-element additions. */
+export interface RssCase extends CaseBase {
+  kind: 'rss';
+}
+
+export type Case = TimedCase | RssCase;
+
+/** A timed case whose setup sees its own params with their names and types. */
+function timed<P extends Record<string, number>>(
+  c: Omit<TimedCase, 'kind' | 'params' | 'setup'> & { params: P; setup(params: P): Loop },
+): TimedCase {
+  return { ...c, kind: 'time', setup: () => c.setup(c.params) };
+}
+
+function addLoop(): Loop {
+  const a = torch.rand(1);
+  const b = torch.rand(1);
+  return (iters) => {
+    for (let i = 0; i < iters; i++) a.add(b);
+  };
+}
+
+function matmulLoop({ size }: { size: number }): Loop {
+  const a = torch.rand(size, size);
+  const b = torch.rand(size, size);
+  return (iters) => {
+    for (let i = 0; i < iters; i++) a.matmul(b);
+  };
+}
+
+export const CASES: readonly Case[] = [
+  timed({
+    name: 'add',
+    label: 'a + b, 1 element',
+    suite: 'ops',
+    iters: 100_000,
+    target: PER_OP_TARGET,
+    baseline: 'add',
+    params: {},
+    setup: addLoop,
+  }),
+  timed({
+    name: 'add_no_grad',
+    label: 'a + b, 1 element, noGrad',
+    suite: 'ops',
+    iters: 100_000,
+    target: PER_OP_TARGET,
+    baseline: 'add_no_grad',
+    params: {},
+    setup: () => {
+      const loop = addLoop();
+      return (iters) => torch.noGrad(() => loop(iters));
+    },
+  }),
+  timed({
+    name: 'matmul_64',
+    label: 'matmul 64x64',
+    suite: 'matmul',
+    iters: 10_000,
+    target: DEFAULT_TARGET,
+    baseline: 'matmul',
+    params: { size: 64 },
+    setup: matmulLoop,
+  }),
+  timed({
+    name: 'matmul_512',
+    label: 'matmul 512x512',
+    suite: 'matmul',
+    iters: 1_000,
+    target: DEFAULT_TARGET,
+    baseline: 'matmul',
+    params: { size: 512 },
+    setup: matmulLoop,
+  }),
+  timed({
+    name: 'from_array',
+    label: 'tensor(Float32Array(1024))',
+    suite: 'ops',
+    iters: 10_000,
+    target: PER_OP_TARGET,
+    baseline: 'from_array',
+    params: { length: 1024 },
+    setup: ({ length }) => {
+      const data = Float32Array.from({ length: length }, () => Math.random());
+      return (iters) => {
+        for (let i = 0; i < iters; i++) torch.tensor(data);
+      };
+    },
+  }),
+  timed({
+    name: 'forward_backward',
+    label: '(w * x).sum().backward(), 16 elements',
+    suite: 'ops',
+    iters: 10_000,
+    target: PER_OP_TARGET,
+    baseline: 'forward_backward',
+    params: { length: 16 },
+    setup: ({ length }) => {
+      const w = torch.rand(length, { requiresGrad: true });
+      const x = torch.rand(length);
+      return (iters) => {
+        for (let i = 0; i < iters; i++) {
+          w.mul(x).sum().backward();
+          w.grad = null; // as PyTorch's optimizer.zero_grad() (set_to_none) does
+        }
+      };
+    },
+  }),
+  {
+    kind: 'rss',
+    name: 'rss_add_1m',
+    label: 'RSS after 1M a + b (MB)',
+    suite: 'memory',
+    iters: 1_000_000,
+    target: DEFAULT_TARGET,
+  },
+];

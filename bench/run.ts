@@ -1,0 +1,170 @@
+// `npm run bench [-- --suite ops,matmul --repeats 7 --threads 2 --json out.json]`: prior-ts
+// against PyTorch on the same libtorch, in one run. The two sides take turns, case by case,
+// and never run at once. Results go to bench/results/<date>.json (gitignored).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { torch } from '../src/index.js';
+import { Baseline, pythonRss, RssReport } from './baseline.js';
+import { CASES, SUITES, type Case, type RssCase, type Suite, type TimedCase } from './cases.js';
+import { collectProvenance, warnings, type Provenance } from './provenance.js';
+import { median, sleep, timeLoop } from './util.js';
+
+// Read first: the benchmark's own start-up (tsx, Python's import torch) would raise it.
+const load1 = loadavg()[0]!;
+
+// Lets the side that just ran go quiet (OpenMP workers spin a while after a parallel region).
+const SETTLE_MS = 200;
+
+interface Side {
+  /** ns per iteration for timed cases, MB for RSS. */
+  median: number;
+  samples: number[];
+}
+
+interface Row {
+  name: string;
+  label: string;
+  suite: Suite;
+  unit: 'ns' | 'MB';
+  iters: number;
+  target: number;
+  priorTs: Side;
+  pytorch: Side;
+  ratio: number;
+  pass: boolean;
+  /** RSS before and after the loop, per side. */
+  rss?: { priorTs: RssReport; pytorch: RssReport };
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function suiteList(v: string): Suite[] {
+  const names = v.split(',').map((s) => s.trim());
+  for (const n of names) {
+    if (!(SUITES as readonly string[]).includes(n)) throw new InvalidArgumentError(`unknown suite '${n}' (suites: ${SUITES.join(', ')})`);
+  }
+  return names as Suite[];
+}
+
+const opts = new Command()
+  .name('npm run bench --')
+  .description('prior-ts vs PyTorch on the same libtorch: median time per iteration and the ratio')
+  .option('--suite <names>', `comma-separated suites (${SUITES.join(', ')})`, suiteList, [...SUITES])
+  .option('--repeats <n>', 'timed repeats per case, after one warm-up', positiveInt, 7)
+  .option('--threads <n>', 'intra-op threads, the same on both sides', positiveInt, availableParallelism())
+  .option('--json <file>', 'also write the results there')
+  .parse()
+  .opts<{ suite: Suite[]; repeats: number; threads: number; json?: string }>();
+
+function side(samples: number[], per: number): Side {
+  return { median: median(samples) / per, samples: samples.map((s) => s / per) };
+}
+
+async function runTimed(c: TimedCase, baseline: Baseline): Promise<Pick<Row, 'priorTs' | 'pytorch'>> {
+  const warmup = Math.max(1, Math.ceil(c.iters / 10));
+  const priorTs = timeLoop(c.setup(), c.iters, warmup, opts.repeats);
+  await sleep(SETTLE_MS);
+  const pytorch = await baseline.time({ id: c.baseline, params: c.params, iters: c.iters, warmup, repeats: opts.repeats });
+  await sleep(SETTLE_MS);
+  return { priorTs: side(priorTs, c.iters), pytorch: side(pytorch, c.iters) };
+}
+
+function priorTsRss(iters: number): RssReport {
+  const child = fileURLToPath(new URL('./rss-child.ts', import.meta.url));
+  // execArgv carries tsx's loader into the child.
+  const r = spawnSync(process.execPath, [...process.execArgv, child, String(iters), String(opts.threads)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`rss-child.ts failed:\n${r.stderr}`);
+  return RssReport.parse(JSON.parse(r.stdout));
+}
+
+function runRss(c: RssCase): Pick<Row, 'priorTs' | 'pytorch' | 'rss'> {
+  const priorTs = priorTsRss(c.iters);
+  const pytorch = pythonRss(c.iters, opts.threads);
+  return {
+    priorTs: { median: priorTs.after.rss, samples: [priorTs.after.rss] },
+    pytorch: { median: pytorch.after.rss, samples: [pytorch.after.rss] },
+    rss: { priorTs, pytorch },
+  };
+}
+
+async function measure(c: Case, baseline: Baseline): Promise<Row> {
+  const sides = c.kind === 'time' ? await runTimed(c, baseline) : runRss(c);
+  const ratio = sides.priorTs.median / sides.pytorch.median;
+  const { name, label, suite, iters, target } = c;
+  return { name, label, suite, iters, target, unit: c.kind === 'time' ? 'ns' : 'MB', ...sides, ratio, pass: ratio <= target };
+}
+
+// ---- report ----------------------------------------------------------------------------
+function formatValue(v: number, unit: Row['unit']): string {
+  if (unit === 'MB') return `${v.toFixed(1)} MB`;
+  if (v < 1e3) return `${v.toFixed(0)} ns`;
+  if (v < 1e6) return `${(v / 1e3).toFixed(2)} µs`;
+  if (v < 1e9) return `${(v / 1e6).toFixed(2)} ms`;
+  return `${(v / 1e9).toFixed(2)} s`;
+}
+
+const COLUMNS = [48, 12, 12, 7, 8] as const;
+
+function line(cells: readonly string[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[0]) : i < COLUMNS.length ? c.padStart(COLUMNS[i]!) : `  ${c}`)).join(' ');
+}
+
+function formatRow(r: Row): string {
+  const label = r.unit === 'ns' ? `${r.label} (x${r.iters.toLocaleString('en-US')})` : r.label;
+  return line([label, formatValue(r.priorTs.median, r.unit), formatValue(r.pytorch.median, r.unit), r.ratio.toFixed(2), `<= ${r.target.toFixed(2)}`, r.pass ? 'pass' : 'MISS']);
+}
+
+function header(p: Provenance): string {
+  const pt = p.priorTs;
+  const py = p.pytorch;
+  const commit = p.git ? `${p.git.commit.slice(0, 10)}${p.git.dirty ? ' (dirty)' : ''}` : 'no git checkout';
+  return [
+    `prior-ts vs PyTorch — ${p.date}, commit ${commit}, node ${p.node}`,
+    `CPU ${p.cpu} (${p.cores} cores), 1-min load ${p.load1.toFixed(2)}, threads: prior-ts ${pt.threads}, PyTorch ${py.threads}`,
+    `prior-ts: libtorch ${pt.libtorchVersion} from ${pt.libtorchRoot ?? 'unknown'} (${pt.libtorchSource}); loaded ${pt.libtorchLoaded ?? 'unknown'}`,
+    `PyTorch:  torch ${py.torch} at ${py.torchPath}, Python ${py.python}, numpy ${py.numpy}; loaded ${py.libtorchLoaded ?? 'unknown'}`,
+  ].join('\n');
+}
+
+// ---- main ------------------------------------------------------------------------------
+async function main(): Promise<void> {
+  torch.setNumThreads(opts.threads);
+  const baseline = await Baseline.start(opts.threads);
+  const provenance = collectProvenance(baseline.provenance, load1);
+  const warned = warnings(provenance);
+  console.log(header(provenance));
+  for (const w of warned) console.log(`WARNING: ${w}`);
+  console.log(`median of ${opts.repeats} repeats after a warm-up; ratio = prior-ts / PyTorch (per iteration)\n`);
+  console.log(line(['case', 'prior-ts', 'PyTorch', 'ratio', 'target']));
+
+  const rows: Row[] = [];
+  try {
+    for (const c of CASES.filter((x) => opts.suite.includes(x.suite))) {
+      const row = await measure(c, baseline);
+      rows.push(row);
+      console.log(formatRow(row));
+    }
+  } finally {
+    baseline.close();
+  }
+
+  const passed = rows.filter((r) => r.pass).length;
+  console.log(`\n${passed}/${rows.length} within target`);
+  const result = { provenance, warnings: warned, options: { suites: opts.suite, repeats: opts.repeats, threads: opts.threads }, rows };
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}${provenance.date.replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, json);
+  if (opts.json !== undefined) writeFileSync(opts.json, json);
+  console.log(`results: ${file}${opts.json !== undefined ? ` and ${opts.json}` : ''}`);
+}
+
+await main();
