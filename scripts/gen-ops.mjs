@@ -298,7 +298,7 @@ function tsScalarType(type) {
   }[type];
 }
 
-// `expr` overrides how the value is reached (an options-object field): tensors there need handles too.
+// `n` overrides how the value is reached (an options-object field): tensors there need handles too.
 function tsValue(arg, n = camel(arg.name)) {
   switch (arg.type) {
     case 'Tensor':
