@@ -129,8 +129,16 @@ napi_value setGrad(napi_env env, napi_callback_info info) {
   Args a(env, info, "grad", {"self", "grad"});
   try {
     at::Tensor self = a.tensor(0);
-    if (a.has(1)) self.mutable_grad() = a.tensor(1);
-    else self.mutable_grad().reset();
+    if (a.has(1)) {
+      at::Tensor g = a.tensor(1);
+      // As PyTorch's `.grad =` setter: the engine would accumulate into a mismatched grad.
+      TORCH_CHECK(g.sizes() == self.sizes() && g.scalar_type() == self.scalar_type() && g.device() == self.device(),
+                  "assigned grad ", describeTensor(g), " must match the tensor ", describeTensor(self),
+                  " in shape, dtype and device");
+      self.mutable_grad() = g;
+    } else {
+      self.mutable_grad().reset();
+    }
     return a.undefined();
   } catch (...) {
     return a.fail();
@@ -235,11 +243,11 @@ struct JsFunctionNode final : torch::autograd::Node {
     bool isArr = false;
     napi_is_array(env, r, &isArr);
     variable_list out(numInputs);
+    // A lone Tensor or null stands for [gradient] when the function has one input.
     if (!isArr) {
-      TensorCell* cell = cellOf(env, r);
-      TORCH_CHECK(cell && !cell->disposed && numInputs == 1, label,
-                  ": backward must return an array with one gradient (Tensor or null) per input (", numInputs, ")");
-      out[0] = cell->tensor;
+      TORCH_CHECK(numInputs == 1, label, ": backward must return an array with one gradient (Tensor or null) per input (",
+                  numInputs, "), got a single value");
+      out[0] = gradientAt(env, r, 0);
       return out;
     }
     uint32_t n;
@@ -248,15 +256,19 @@ struct JsFunctionNode final : torch::autograd::Node {
     for (uint32_t i = 0; i < n; ++i) {
       napi_value e;
       napi_get_element(env, r, i, &e);
-      TensorCell* cell = cellOf(env, e);
-      if (cell && !cell->disposed) out[i] = cell->tensor;
-      else {
-        napi_valuetype et;
-        napi_typeof(env, e, &et);
-        TORCH_CHECK(et == napi_null || et == napi_undefined, label, ": backward result ", i, " must be a Tensor or null");
-      }
+      out[i] = gradientAt(env, e, i);
     }
     return out;
+  }
+
+  // One returned gradient: a live Tensor, or null/undefined for none (an undefined tensor).
+  at::Tensor gradientAt(napi_env env, napi_value v, uint32_t i) const {
+    TensorCell* cell = cellOf(env, v);
+    if (cell && !cell->disposed) return cell->tensor;
+    napi_valuetype type;
+    napi_typeof(env, v, &type);
+    TORCH_CHECK(type == napi_null || type == napi_undefined, label, ": backward result ", i, " must be a Tensor or null");
+    return at::Tensor();
   }
 };
 
@@ -293,6 +305,8 @@ napi_value attachFunction(napi_env env, napi_callback_info info) {
     }
     auto cb = std::make_shared<JsCallback>(env, a.argv[3]);
     size_t n = inputs.size();
+    // wrap_outputs ignores grad mode: under noGrad, record nothing (outputs do not require grad).
+    if (!c10::GradMode::is_enabled()) inputs.clear();
     variable_list wired = torch::autograd::wrap_outputs(inputs, std::move(outputs), [&](torch::autograd::edge_list&& next) {
       return makeNode<NodePtr>(std::move(next), cb, name, n);
     });
