@@ -97,6 +97,20 @@ function numericalJacobians(fn: GradcheckFunction, inputs: readonly Tensor[], i:
   return jac;
 }
 
+/** The entry that exceeds `atol + rtol * |numerical|` the most (NaN counts as worst), or -1. */
+function worstMismatch(analytical: Float64Array, numerical: Float64Array, atol: number, rtol: number): number {
+  let worst = -1;
+  let worstExcess = 0;
+  for (let e = 0; e < numerical.length; e++) {
+    const excess = Math.abs(analytical[e]! - numerical[e]!) - (atol + rtol * Math.abs(numerical[e]!));
+    if (!(excess <= worstExcess)) {
+      worst = e;
+      worstExcess = Number.isNaN(excess) ? Infinity : excess;
+    }
+  }
+  return worst;
+}
+
 function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -122,15 +136,7 @@ export function gradcheck(fn: GradcheckFunction, inputs: readonly Tensor[], opti
     numericalJacobians(fn, inputs, i, shapes, eps).forEach((num, oi) => {
       const ana = analytical[c]![oi];
       if (!num || !ana) return;
-      let worst = -1;
-      let worstExcess = 0;
-      for (let e = 0; e < num.length; e++) {
-        const excess = Math.abs(ana[e]! - num[e]!) - (atol + rtol * Math.abs(num[e]!));
-        if (!(excess <= worstExcess)) {
-          worst = e;
-          worstExcess = Number.isNaN(excess) ? Infinity : excess;
-        }
-      }
+      const worst = worstMismatch(ana, num, atol, rtol);
       if (worst < 0) return;
       const outAt = unravel(Math.floor(worst / n), shapes[oi]!).join(', ');
       const inAt = unravel(worst % n, inShape).join(', ');
