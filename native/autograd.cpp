@@ -17,7 +17,6 @@ namespace {
 
 using torch::autograd::variable_list;
 
-const std::thread::id gMainThread = std::this_thread::get_id();
 
 // A JS function kept alive from C++ (a hook or a custom backward). The reference is
 // released with the owner; napi_delete_reference is GC-safe, so a finalizer may do it.

@@ -205,8 +205,9 @@ export class Tensor<D extends DType = DType> extends TensorOps<D> {
   /** `fn(grad)` runs when this tensor's gradient is computed; it may return a replacement. */
   registerHook(fn: (grad: Tensor<D>) => Tensor | void): RemovableHandle {
     const id = native.registerHook(this._h, (g: Handle) => {
-      const r = fn(wrap(g) as Tensor<D>);
-      return r ? r._h : undefined;
+      const r: unknown = fn(wrap(g) as Tensor<D>);
+      // Anything but a Tensor or nothing reaches the native check, which rejects it by name.
+      return (r instanceof Tensor ? r._h : r) as Handle | undefined;
     });
     return { remove: () => native.removeHook(this._h, id) };
   }
