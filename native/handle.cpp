@@ -53,7 +53,7 @@ napi_value wrapTensor(napi_env env, at::Tensor t) {
   cell->accounted = accountBytes(t);
   cell->tensor = std::move(t);
   napi_value result;
-  if (napi_create_external(env, cell, reinterpret_cast<napi_finalize>(finalizeCell), nullptr, &result) != napi_ok) {
+  if (napi_create_external(env, cell, reinterpret_cast<node_api_basic_finalize>(finalizeCell), nullptr, &result) != napi_ok) {
     delete cell;
     throw std::runtime_error("could not create a tensor handle");
   }
