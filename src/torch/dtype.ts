@@ -11,6 +11,9 @@ export type DeviceLike = 'cpu' | 'cuda' | `cuda:${number}`;
 /** The dtype of a true division or a transcendental function: integers become float32. */
 export type FloatOf<D extends DType> = D extends FloatDType ? D : 'float32';
 
+/** The dtype of a sum or product: integers and bool accumulate in int64, floats keep theirs. */
+export type SumOf<D extends DType> = D extends FloatDType ? D : 'int64';
+
 type Rank = { bool: 0; uint8: 1; int8: 1; int16: 2; int32: 3; int64: 4; float16: 5; bfloat16: 5; float32: 6; float64: 7 };
 
 /**

@@ -26,6 +26,16 @@ describe('dtype typing', () => {
     expectTypeOf(torch.cat([x, x])).toEqualTypeOf<Tensor<'float32'>>();
   });
 
+  it('sums integers and booleans in int64, as PyTorch does', () => {
+    const mask = torch.tensor([true, false, true]);
+    const count = mask.sum();
+    expectTypeOf(count).toEqualTypeOf<Tensor<'int64'>>();
+    expect(count.dtype).toBe('int64');
+    expect(count.item()).toBe(2);
+    expectTypeOf(torch.ones(3).sum()).toEqualTypeOf<Tensor<'float32'>>();
+    expectTypeOf(mask.sum(0, false, { dtype: 'float64' })).toEqualTypeOf<Tensor<'float64'>>();
+  });
+
   it('promotes mixed dtypes as PyTorch does', () => {
     const f = torch.ones(2);
     const l = torch.ones([2], { dtype: 'int64' });
