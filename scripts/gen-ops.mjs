@@ -219,9 +219,16 @@ function includesFor(ops) {
   return [...inc].sort().map((n) => `#include <ATen/ops/${n}.h>`);
 }
 
+function hashName(name) {
+  let h = 2166136261;
+  for (const c of name) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  return h;
+}
+
 function genCpp(ops) {
   const parts = Array.from({ length: CPP_PARTS }, () => []);
-  ops.forEach((op, i) => parts[i % CPP_PARTS].push(op));
+  // A stable part per op name: adding an op recompiles one part, not all of them.
+  for (const op of ops) parts[hashName(op.name) % CPP_PARTS].push(op);
   const files = {};
   parts.forEach((part, k) => {
     const fns = [];
