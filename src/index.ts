@@ -1,2 +1,3 @@
 // prior-ts: PRIOR (ICCV 2023) chest X-ray / report pre-training on libtorch, in TypeScript.
 export * as torch from './torch/index.js';
+export * as io from './io/index.js';
