@@ -16,10 +16,7 @@
         "native/data.cpp",
         "native/runtime.cpp",
         "native/autograd.cpp",
-        "native/profiler.cpp",
-        "native/async.cpp",
         "native/io.cpp",
-        "native/optim.cpp",
         "<!@(ls -1 native/generated/*.cpp)",
       ],
       # The space-separated field splits into one include dir per word.

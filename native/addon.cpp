@@ -6,10 +6,7 @@ void registerData(napi_env env, napi_value exports);
 void registerRuntime(napi_env env, napi_value exports);
 void registerAutograd(napi_env env, napi_value exports);
 void registerGeneratedOps(napi_env env, napi_value exports);
-void registerProfiler(napi_env env, napi_value exports);
-void registerAsync(napi_env env, napi_value exports);
 void registerIo(napi_env env, napi_value exports);
-void registerOptim(napi_env env, napi_value exports);
 }  // namespace prior
 
 NAPI_MODULE_INIT() {
@@ -17,9 +14,6 @@ NAPI_MODULE_INIT() {
   prior::registerData(env, exports);
   prior::registerAutograd(env, exports);
   prior::registerGeneratedOps(env, exports);
-  prior::registerProfiler(env, exports);
-  prior::registerAsync(env, exports);
   prior::registerIo(env, exports);
-  prior::registerOptim(env, exports);
   return exports;
 }

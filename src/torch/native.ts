@@ -14,28 +14,6 @@ export interface BuildInfo {
   physicalMemory: number;
 }
 
-/** One event of a profiling session, as native/profiler.cpp reports it. */
-export interface NativeProfilerEvent {
-  name: string;
-  threadId: number;
-  startNs: number;
-  durationNs: number;
-  /** 'cpu', 'cuda', ... */
-  device: string;
-  /** Bytes allocated (negative: freed) for memory events. */
-  nBytes: number;
-  correlationId: number;
-  linkedCorrelationId: number;
-  /** at::RecordScope: 0 FUNCTION, 1 BACKWARD_FUNCTION, 3 USER_SCOPE, ... */
-  scope: number;
-  shapes: number[][];
-  stack: string[];
-}
-
-declare const rangeBrand: unique symbol;
-/** An open named range (native/profiler.cpp). */
-export type RangeHandle = { readonly [rangeBrand]: true };
-
 /** The hand-written part of the binding (native/data.cpp, runtime.cpp, autograd.cpp, io.cpp). */
 export interface NativeRuntime {
   fromTypedArray(data: ArrayBufferView, shape: readonly number[], options?: object): Handle;
@@ -77,26 +55,11 @@ export interface NativeRuntime {
   registerHook(h: Handle, fn: (grad: Handle) => Handle | undefined): number;
   removeHook(h: Handle, id: number): void;
   attachFunction(name: string, inputs: Handle[], outputs: Handle[], backward: (...grads: (Handle | null)[]) => unknown): Handle[];
-  // native/profiler.cpp
-  profilerStart(options: { recordShapes: boolean; profileMemory: boolean; withStack: boolean; cuda: boolean }): void;
-  profilerStop(traceFile?: string): NativeProfilerEvent[];
-  profilerEnabled(): boolean;
-  recordFunctionEnter(name: string): RangeHandle | null;
-  recordFunctionExit(range: RangeHandle): void;
-  // native/async.cpp
-  setAsyncLimit(n: number): void;
-  asyncStats(): { running: number; queued: number; limit: number; cores: number };
   // native/io.cpp
   readFileInto(path: string, offset: number, nbytes: number, shape: readonly number[], dtype: string, options?: object): Handle;
   writeTensorData(fd: number, h: Handle): number;
   getRngState(device?: string): Handle;
   setRngState(state: Handle, device?: string): void;
-  // native/optim.cpp
-  fusedAdam(params: Handle[], grads: Handle[], expAvgs: Handle[], expAvgSqs: Handle[], maxExpAvgSqs: Handle[], steps: Handle[], hyper: readonly number[], amsgrad: boolean, decoupled: boolean): void;
-  fusedSgd(params: Handle[], grads: Handle[], momentumBuffers: Handle[], hyper: readonly number[], nesterov: boolean, isFirstStep: boolean): void;
-  autocastEnter(deviceType: string, dtype: string, enabled: boolean, cacheEnabled: boolean): [boolean, string, boolean];
-  autocastExit(deviceType: string, prevEnabled: boolean, prevDtype: string, prevCacheEnabled: boolean): void;
-  isAutocastEnabled(deviceType: string): boolean;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -27,7 +27,7 @@ describe('safetensors files written by Python', () => {
   it('convert on load (dtype option)', () => {
     const t = load(FIXTURE, { keys: ['f16'], dtype: 'float64' }).tensors.get('f16')!;
     expect(t.dtype).toBe('float64');
-    expect(Array.from(t.toArray())).toEqual(expected.tensors.f16!.values);
+    expect(Array.from(t.toArray() as Float64Array)).toEqual(expected.tensors.f16!.values);
   });
 
   it('header offsets are absolute and tile the data section', () => {
