@@ -35,8 +35,8 @@ struct JsCallback {
   // exception left pending) when it threw.
   napi_value call(const char* what, const variable_list& tensors) const {
     TORCH_CHECK(std::this_thread::get_id() == thread, what,
-                ": a TypeScript callback cannot run on libtorch's autograd device threads (CUDA backward); "
-                "only CPU graphs can call back into JS");
+                ": a TypeScript callback cannot run on libtorch's autograd worker threads (a CUDA backward, or "
+                "a backward nested in backward past libtorch's reentrant depth); only the JS thread can call back into JS");
     napi_value fn, global, result;
     napi_get_reference_value(env, ref, &fn);
     napi_get_global(env, &global);
@@ -201,11 +201,14 @@ napi_value registerHook(napi_env env, napi_callback_info info) {
     TORCH_CHECK(t.requires_grad(), "cannot register a hook on a tensor that does not require grad ", describeTensor(t));
     auto cb = std::make_shared<JsCallback>(env, a.argv[1]);
     unsigned id = t.register_hook([cb](const at::Tensor& g) -> at::Tensor {
-      napi_value r = cb->call("tensor hook", {g});
-      TensorCell* cell = cellOf(cb->env, r);
+      // A hook that removes itself destroys this closure while it runs (libtorch resets the
+      // std::function): from here on, touch only this local reference, never the capture.
+      std::shared_ptr<JsCallback> self = cb;
+      napi_value r = self->call("tensor hook", {g});
+      TensorCell* cell = cellOf(self->env, r);
       if (cell && !cell->disposed) return cell->tensor;
       napi_valuetype rt;
-      napi_typeof(cb->env, r, &rt);
+      napi_typeof(self->env, r, &rt);
       TORCH_CHECK(rt == napi_undefined || rt == napi_null, "tensor hook must return a Tensor or nothing");
       return at::Tensor();
     });

@@ -13,16 +13,16 @@ namespace prior {
 namespace {
 std::atomic<int64_t> gLive{0};
 
-// Bytes reported to V8 for one handle: the storage it keeps alive plus the TensorImpl and cell.
-constexpr int64_t kHandleOverhead = 320;
-// Below this, the JS wrapper's own heap use already drives young-generation GCs often enough;
-// reporting it too only triggers needless full GCs through V8's external-memory heuristic.
-constexpr int64_t kSmallTensorBytes = 16 * 1024;
+// Bytes reported to V8 for one handle: the storage it keeps alive plus the native memory of
+// the handle itself (TensorImpl, StorageImpl, aligned data block, cell, Node-API reference),
+// measured at ~700 bytes of RSS per live one-element tensor. Every handle is reported, however
+// small: the JS wrappers are tiny, so ~100k of them fit between two GCs, and unreported 8 KiB
+// tensors let a synchronous loop hold ~1 GB. Reported, V8 starts a full GC per 64 MB of growth.
+constexpr int64_t kHandleOverhead = 700;
 
 int64_t accountBytes(const at::Tensor& t) {
-  if (!t.defined() || !t.has_storage()) return 0;
-  int64_t bytes = static_cast<int64_t>(t.storage().nbytes());
-  return bytes >= kSmallTensorBytes ? bytes + kHandleOverhead : 0;
+  if (!t.defined()) return 0;
+  return kHandleOverhead + (t.has_storage() ? static_cast<int64_t>(t.storage().nbytes()) : 0);
 }
 
 // A basic finalizer: runs synchronously inside GC, so it may only call GC-safe Node-API
@@ -114,7 +114,9 @@ std::string describeTensor(const at::Tensor& t) {
   return os.str();
 }
 
-std::string describeValue(napi_env env, napi_value v) {
+// Arrays are described 4 levels deep: recursing without a bound, an array nested a million
+// times overflowed the C++ stack.
+static std::string describeAt(napi_env env, napi_value v, int depth) {
   napi_valuetype type;
   if (napi_typeof(env, v, &type) != napi_ok) return "?";
   switch (type) {
@@ -128,6 +130,10 @@ std::string describeValue(napi_env env, napi_value v) {
     case napi_number: {
       double d;
       napi_get_value_double(env, v, &d);
+      // As JS prints numbers: NaN, Infinity, and integers in full (2^53, not 9.0072e+15).
+      if (std::isnan(d)) return "NaN";
+      if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+      if (d == std::trunc(d) && std::fabs(d) < 1e18) return std::to_string(static_cast<int64_t>(d));
       std::ostringstream os;
       os << d;
       return os.str();
@@ -152,22 +158,26 @@ std::string describeValue(napi_env env, napi_value v) {
         napi_is_typedarray(env, v, &isTyped);
         return isTyped ? "typed array" : "object";
       }
+      if (depth >= 4) return "[...]";
       uint32_t n;
       napi_get_array_length(env, v, &n);
       std::string out = "[";
       for (uint32_t i = 0; i < n && i < 8; ++i) {
         napi_value e;
         napi_get_element(env, v, i, &e);
-        out += (i ? ", " : "") + describeValue(env, e);
+        out += (i ? ", " : "") + describeAt(env, e, depth + 1);
       }
       if (n > 8) out += ", ...";
       return out + "]";
     }
     case napi_function: return "function";
+    case napi_symbol: return "symbol";
     case napi_bigint: return "bigint";
     default: return "?";
   }
 }
+
+std::string describeValue(napi_env env, napi_value v) { return describeAt(env, v, 0); }
 
 napi_value throwJs(napi_env env, const char* code, const std::string& msg, bool typeError) {
   bool pending = false;
@@ -198,8 +208,12 @@ napi_value throwFromCurrent(napi_env env, const char* op, const char* const* nam
   } catch (...) {
     detail = "unknown native error";
   }
-  // Keep libtorch's first lines only: the rest is C++ context a JS user cannot act on.
-  std::string msg = std::string(op) + ": " + detail;
+  // Keep libtorch's first paragraph only: the rest (C++ context, the dispatcher's list of
+  // backends) is nothing a JS user can act on. Name the op once, even where libtorch did too.
+  if (size_t cut = detail.find("\n\n"); cut != std::string::npos) detail.resize(cut);
+  const std::string prefix = std::string(op) + ": ";
+  if (detail.rfind(prefix, 0) == 0) detail.erase(0, prefix.size());
+  std::string msg = prefix + detail;
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   std::string described;
   for (size_t i = 0; i < argc; ++i) {
@@ -257,6 +271,9 @@ std::optional<at::Tensor> Args::optTensor(size_t i) const {
   return tensor(i);
 }
 
+// Integral and within 2^53: larger doubles would overflow the cast to int64_t.
+static bool isSafeInteger(double d) { return std::isfinite(d) && d == std::trunc(d) && std::fabs(d) <= 9007199254740991.0; }
+
 static bool isArray(napi_env env, napi_value v) {
   bool r = false;
   napi_is_array(env, v, &r);
@@ -267,8 +284,8 @@ std::vector<at::Tensor> Args::tensorList(size_t i) const {
   if (i >= argc || !isArray(env, argv[i])) bad(i, "an array of Tensors");
   uint32_t n;
   napi_get_array_length(env, argv[i], &n);
+  // Lists are never pre-sized from `length`: a sparse JS array may claim 2^32 - 1 elements.
   std::vector<at::Tensor> out;
-  out.reserve(n);
   for (uint32_t k = 0; k < n; ++k) {
     napi_value e;
     napi_get_element(env, argv[i], k, &e);
@@ -289,12 +306,14 @@ c10::List<std::optional<at::Tensor>> Args::optTensorList(size_t i) const {
     napi_get_element(env, argv[i], k, &e);
     napi_valuetype type;
     napi_typeof(env, e, &type);
-    if (type == napi_null || type == napi_undefined) {
+    // Only null means "no tensor": read as one, the holes of a sparse array claiming 2^32 - 1
+    // elements would fill memory.
+    if (type == napi_null) {
       out.push_back(std::nullopt);
       continue;
     }
     auto* cell = cellOf(env, e);
-    if (!cell || cell->disposed) bad(i, "an array of live Tensors or nulls");
+    if (!cell || cell->disposed) bad(i, "an array of live Tensors or nulls (element " + std::to_string(k) + " is " + describeValue(env, e) + ")");
     out.push_back(cell->tensor);
   }
   return out;
@@ -323,7 +342,7 @@ at::Scalar Args::scalar(size_t i) const {
 int64_t Args::int64(size_t i) const {
   double d;
   if (i >= argc || napi_get_value_double(env, argv[i], &d) != napi_ok) bad(i, "an integer");
-  if (!std::isfinite(d) || d != std::trunc(d) || std::fabs(d) > 9007199254740991.0) bad(i, "an integer");
+  if (!isSafeInteger(d)) bad(i, "an integer");
   return static_cast<int64_t>(d);
 }
 
@@ -359,13 +378,13 @@ std::vector<int64_t> Args::intList(size_t i, size_t expandTo) const {
   if (!isArray(env, argv[i])) bad(i, "an integer or integer list");
   uint32_t n;
   napi_get_array_length(env, argv[i], &n);
-  std::vector<int64_t> out(n);
+  std::vector<int64_t> out;
   for (uint32_t k = 0; k < n; ++k) {
     napi_value e;
     double d;
     napi_get_element(env, argv[i], k, &e);
-    if (napi_get_value_double(env, e, &d) != napi_ok || !std::isfinite(d) || d != std::trunc(d)) bad(i, "an integer list");
-    out[k] = static_cast<int64_t>(d);
+    if (napi_get_value_double(env, e, &d) != napi_ok || !isSafeInteger(d)) bad(i, "an integer list");
+    out.push_back(static_cast<int64_t>(d));
   }
   if (expandTo > 1 && n == 1) out.assign(expandTo, out[0]);
   return out;
@@ -375,11 +394,13 @@ std::vector<double> Args::floatList(size_t i) const {
   if (i >= argc || !isArray(env, argv[i])) bad(i, "a number list");
   uint32_t n;
   napi_get_array_length(env, argv[i], &n);
-  std::vector<double> out(n);
+  std::vector<double> out;
   for (uint32_t k = 0; k < n; ++k) {
     napi_value e;
+    double d;
     napi_get_element(env, argv[i], k, &e);
-    if (napi_get_value_double(env, e, &out[k]) != napi_ok) bad(i, "a number list");
+    if (napi_get_value_double(env, e, &d) != napi_ok) bad(i, "a number list");
+    out.push_back(d);
   }
   return out;
 }

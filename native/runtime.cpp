@@ -92,8 +92,8 @@ napi_value cudaSynchronize(napi_env env, napi_callback_info info) {
 napi_value setAllocationCap(napi_env env, napi_callback_info info) {
   Args a(env, info, "setAllocationCap", {"bytes"});
   try {
-    double bytes = a.float64(0);
-    if (!(bytes >= 0)) throw ArgError("argument 'bytes' must be >= 0 (0 disables the cap)");
+    int64_t bytes = a.int64(0);  // an integer: Infinity or 1e20 would overflow the cast below
+    if (bytes < 0) throw ArgError("argument 'bytes' must be >= 0 (0 disables the cap)");
     gAllocator.cap.store(static_cast<uint64_t>(bytes));
     return a.undefined();
   } catch (...) {

@@ -47,10 +47,11 @@ export interface GradOptions {
 export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], options: GradOptions = {}): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? outputs : [outputs as Tensor];
   const ins = Array.isArray(inputs) ? inputs : [inputs as Tensor];
+  // h() passes anything that is not a tensor through, for the binding to reject by name.
   const result = native.autogradGrad(
-    outs.map((t) => t._h),
-    ins.map((t) => t._h),
-    options.gradOutputs?.map((g) => (g === null ? null : g._h)),
+    outs.map(h) as Handle[],
+    ins.map(h) as Handle[],
+    options.gradOutputs?.map(h) as (Handle | null)[] | undefined,
     options.retainGraph,
     options.createGraph,
     options.allowUnused,

@@ -33,7 +33,7 @@ function inferShape(data: unknown, where: string): number[] {
   let cur = data;
   while (Array.isArray(cur)) {
     shape.push(cur.length);
-    if (cur.length === 0) break;
+    if (cur.length === 0) return shape; // no element to check
     cur = cur[0];
   }
   if (isTypedArray(cur)) shape.push(cur.length);
@@ -41,6 +41,23 @@ function inferShape(data: unknown, where: string): number[] {
     throw new TypeError(`${where}: expected numbers, booleans, nested arrays or typed arrays, got ${typeof cur}`);
   }
   return shape;
+}
+
+/**
+ * The float64 staging buffer for `n` values. It is allocated here, outside libtorch's
+ * allocator, so the allocation cap is applied first.
+ */
+function stagingBuffer(op: string, n: number): Float64Array {
+  const bytes = n * Float64Array.BYTES_PER_ELEMENT;
+  const cap = native.getAllocationCap();
+  if (cap > 0 && bytes > cap) {
+    throw new RangeError(`${op}: allocation of ${bytes} bytes exceeds the cap of ${cap} bytes (torch.setAllocationCap changes it)`);
+  }
+  try {
+    return new Float64Array(n);
+  } catch (e) {
+    throw new RangeError(`${op}: cannot allocate ${n} values: ${(e as Error).message}`);
+  }
 }
 
 /**
@@ -54,7 +71,7 @@ export function tensor<T extends TensorData, R extends DType = DTypeOfData<T>>(d
   }
   const shape = inferShape(data, 'tensor');
   const numel = shape.reduce((a, b) => a * b, 1);
-  const flat = new Float64Array(numel);
+  const flat = stagingBuffer('tensor', numel);
   let n = 0;
   let sawBigint = false;
   let allBool = true;
@@ -119,7 +136,7 @@ export function arange(a: number, b?: number | RangeOptions<DType>, c?: number, 
   const count = Math.max(0, Math.ceil((end - start) / step));
   const integral = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   const dtype = options.dtype ?? (integral ? 'int64' : 'float32');
-  const values = new Float64Array(count);
+  const values = stagingBuffer('arange', count);
   for (let i = 0; i < count; i++) values[i] = start + i * step;
   return wrap(native.fromTypedArray(values, [count], { ...options, dtype }) as Handle);
 }

@@ -169,11 +169,13 @@ export class Tensor<D extends DType = DType> extends TensorOps<D> {
       } else if (s instanceof Tensor) {
         advanced.push(s);
         dim++;
-      } else {
+      } else if (Array.isArray(s)) {
         const [start, end, step] = s as readonly [number | null, (number | null)?, number?];
         t = t.slice(dim, start ?? undefined, end ?? undefined, step ?? 1);
         advanced.push(null);
         dim++;
+      } else {
+        throw new TypeError(`Tensor.get: an index must be a number, null, '...', 'newaxis', a [start, end, step] slice or a Tensor, got ${inspect(s)}`);
       }
     }
     if (advanced.some((a) => a !== null)) t = t.index(advanced);
