@@ -1,3 +1,4 @@
 // prior-ts: PRIOR (ICCV 2023) chest X-ray / report pre-training on libtorch, in TypeScript.
 export * as torch from './torch/index.js';
 export * as io from './io/index.js';
+export * as nn from './nn/index.js';
