@@ -16,6 +16,8 @@
         "native/data.cpp",
         "native/runtime.cpp",
         "native/autograd.cpp",
+        "native/profiler.cpp",
+        "native/async.cpp",
         "native/io.cpp",
         "<!@(ls -1 native/generated/*.cpp)",
       ],

@@ -6,6 +6,8 @@ void registerData(napi_env env, napi_value exports);
 void registerRuntime(napi_env env, napi_value exports);
 void registerAutograd(napi_env env, napi_value exports);
 void registerGeneratedOps(napi_env env, napi_value exports);
+void registerProfiler(napi_env env, napi_value exports);
+void registerAsync(napi_env env, napi_value exports);
 void registerIo(napi_env env, napi_value exports);
 }  // namespace prior
 
@@ -14,6 +16,8 @@ NAPI_MODULE_INIT() {
   prior::registerData(env, exports);
   prior::registerAutograd(env, exports);
   prior::registerGeneratedOps(env, exports);
+  prior::registerProfiler(env, exports);
+  prior::registerAsync(env, exports);
   prior::registerIo(env, exports);
   return exports;
 }

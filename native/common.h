@@ -48,6 +48,17 @@ std::string describeValue(napi_env env, napi_value v);
 const char* dtypeName(at::ScalarType s);
 at::ScalarType parseDtype(const std::string& s);
 
+// The message ("op: detail"), code and kind of the C++ exception in flight. Touches no JS
+// state, so async work calls it on its worker thread.
+struct ErrorInfo {
+  std::string message;
+  const char* code = "ERR_TORCH";
+  bool typeError = false;
+};
+ErrorInfo currentError(const char* op);
+// "\n  (name=float32[2, 3], ...)", the argument list that error messages end with.
+std::string describeArgs(napi_env env, const char* const* names, size_t argc, const napi_value* argv);
+
 // Throws a JS exception built from the C++ exception in flight. `what` names the op;
 // the arguments are described so that shapes and dtypes appear in the message.
 napi_value throwFromCurrent(napi_env env, const char* op, const char* const* names, size_t argc, const napi_value* argv);

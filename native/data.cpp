@@ -1,5 +1,6 @@
 // Data in and out of tensors: typed arrays to tensors, tensors to typed arrays, item().
 #include "common.h"
+#include "async.h"
 
 #include <ATen/ops/empty.h>
 
@@ -180,6 +181,9 @@ napi_value dispose(napi_env env, napi_callback_info info) {
   Args a(env, info, "dispose", {"self"});
   TensorCell* cell = a.argc ? cellOf(env, a.argv[0]) : nullptr;
   if (!cell) return throwJs(env, "ERR_TORCH_ARG", "dispose: argument 'self' must be a Tensor", true);
+  if (!cell->disposed && tensorInFlight(cell->tensor)) {
+    return throwJs(env, "ERR_TORCH_IN_FLIGHT", "dispose: the tensor is an input of an async op in flight; await the op first", false);
+  }
   releaseCell(env, cell);
   return a.undefined();
 }

@@ -188,21 +188,20 @@ napi_value throwJs(napi_env env, const char* code, const std::string& msg, bool 
   return nullptr;
 }
 
-napi_value throwFromCurrent(napi_env env, const char* op, const char* const* names, size_t argc, const napi_value* argv) {
+ErrorInfo currentError(const char* op) {
+  ErrorInfo info;
   std::string detail;
-  bool typeError = false;
-  const char* code = "ERR_TORCH";
   try {
     throw;
   } catch (const ArgError& e) {
     detail = e.what();
-    typeError = true;
-    code = "ERR_TORCH_ARG";
+    info.typeError = true;
+    info.code = "ERR_TORCH_ARG";
   } catch (const c10::Error& e) {
     detail = e.what_without_backtrace();
   } catch (const std::bad_alloc&) {
     detail = "out of memory";
-    code = "ERR_TORCH_OOM";
+    info.code = "ERR_TORCH_OOM";
   } catch (const std::exception& e) {
     detail = e.what();
   } catch (...) {
@@ -213,8 +212,12 @@ napi_value throwFromCurrent(napi_env env, const char* op, const char* const* nam
   if (size_t cut = detail.find("\n\n"); cut != std::string::npos) detail.resize(cut);
   const std::string prefix = std::string(op) + ": ";
   if (detail.rfind(prefix, 0) == 0) detail.erase(0, prefix.size());
-  std::string msg = prefix + detail;
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  info.message = prefix + detail;
+  while (!info.message.empty() && (info.message.back() == '\n' || info.message.back() == ' ')) info.message.pop_back();
+  return info;
+}
+
+std::string describeArgs(napi_env env, const char* const* names, size_t argc, const napi_value* argv) {
   std::string described;
   for (size_t i = 0; i < argc; ++i) {
     napi_valuetype type;
@@ -225,8 +228,12 @@ napi_value throwFromCurrent(napi_env env, const char* op, const char* const* nam
     described += name ? std::string(name) + "=" : std::string();
     described += describeValue(env, argv[i]);
   }
-  if (!described.empty()) msg += "\n  (" + described + ")";
-  return throwJs(env, code, msg, typeError);
+  return described.empty() ? described : "\n  (" + described + ")";
+}
+
+napi_value throwFromCurrent(napi_env env, const char* op, const char* const* names, size_t argc, const napi_value* argv) {
+  ErrorInfo info = currentError(op);
+  return throwJs(env, info.code, info.message + describeArgs(env, names, argc, argv), info.typeError);
 }
 
 // ---------------------------------------------------------------------------

@@ -8,5 +8,7 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled, defineFunction, Func
 export * as autograd from './autograd.js';
 export { gradcheck, type GradcheckOptions, type GradcheckFunction } from './gradcheck.js';
 export * from './runtime.js';
+export { profile, recordFunction, formatProfileTable, type ProfileOptions, type ProfileResult, type ProfileEvent, type ProfileRow, type ProfileColumn, type TableOptions } from './profiler.js';
+export { asyncStats, setAsyncConcurrency, type AsyncStats } from './threads.js';
 export * from './functional.js';
 export { opTable, type OpInfo } from './generated/op-table.js';

@@ -14,6 +14,28 @@ export interface BuildInfo {
   physicalMemory: number;
 }
 
+/** One event of a profiling session, as native/profiler.cpp reports it. */
+export interface NativeProfilerEvent {
+  name: string;
+  threadId: number;
+  startNs: number;
+  durationNs: number;
+  /** 'cpu', 'cuda', ... */
+  device: string;
+  /** Bytes allocated (negative: freed) for memory events. */
+  nBytes: number;
+  correlationId: number;
+  linkedCorrelationId: number;
+  /** at::RecordScope: 0 FUNCTION, 1 BACKWARD_FUNCTION, 3 USER_SCOPE, ... */
+  scope: number;
+  shapes: number[][];
+  stack: string[];
+}
+
+declare const rangeBrand: unique symbol;
+/** An open named range (native/profiler.cpp). */
+export type RangeHandle = { readonly [rangeBrand]: true };
+
 /** The hand-written part of the binding (native/data.cpp, runtime.cpp, autograd.cpp, io.cpp). */
 export interface NativeRuntime {
   fromTypedArray(data: ArrayBufferView, shape: readonly number[], options?: object): Handle;
@@ -55,6 +77,15 @@ export interface NativeRuntime {
   registerHook(h: Handle, fn: (grad: Handle) => Handle | undefined): number;
   removeHook(h: Handle, id: number): void;
   attachFunction(name: string, inputs: Handle[], outputs: Handle[], backward: (...grads: (Handle | null)[]) => unknown): Handle[];
+  // native/profiler.cpp
+  profilerStart(options: { recordShapes: boolean; profileMemory: boolean; withStack: boolean; cuda: boolean }): void;
+  profilerStop(traceFile?: string): NativeProfilerEvent[];
+  profilerEnabled(): boolean;
+  recordFunctionEnter(name: string): RangeHandle | null;
+  recordFunctionExit(range: RangeHandle): void;
+  // native/async.cpp
+  setAsyncLimit(n: number): void;
+  asyncStats(): { running: number; queued: number; limit: number; cores: number };
   // native/io.cpp
   readFileInto(path: string, offset: number, nbytes: number, shape: readonly number[], dtype: string, options?: object): Handle;
   writeTensorData(fd: number, h: Handle): number;
