@@ -1,6 +1,16 @@
 // The `nn` namespace: Module, layers, containers, nn.init and nn.functional.
-export * from './module.js';
-export * from './linear.js';
+export {
+  Module,
+  type StateDict,
+  type FactoryOptions,
+  type RegisterParameterOptions,
+  type RegisterBufferOptions,
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+  type ForwardHook,
+  type ModuleTarget,
+} from './module.js';
+export { Linear, type LinearOptions } from './linear.js';
 export * from './conv.js';
 export * from './normalization.js';
 export * from './activation.js';
