@@ -1,6 +1,9 @@
 // Process-wide settings: threads, seeds, devices, the allocation cap, build provenance.
 import { availableParallelism } from 'node:os';
 import { native, type BuildInfo } from './native.js';
+import type { DeviceLike } from './dtype.js';
+import { wrap } from './memory.js';
+import type { Tensor } from './tensor.js';
 
 /** Intra-op threads for libtorch's CPU kernels. */
 export function setNumThreads(n: number): void {
@@ -14,6 +17,19 @@ export function getNumThreads(): number {
 /** Seeds the CPU and every CUDA generator, as `torch.manual_seed`. */
 export function manualSeed(seed: number): void {
   native.manualSeed(seed);
+}
+
+/**
+ * A copy of the default generator's state as a uint8 tensor (`torch.get_rng_state()`; for
+ * 'cuda[:N]', `torch.cuda.get_rng_state(N)`).
+ */
+export function getRngState(device: DeviceLike = 'cpu'): Tensor<'uint8'> {
+  return wrap(native.getRngState(device)) as Tensor<'uint8'>;
+}
+
+/** Restores a state from {@link getRngState} for the same device: later random ops repeat. */
+export function setRngState(state: Tensor<'uint8'>, device: DeviceLike = 'cpu'): void {
+  native.setRngState(state._h, device);
 }
 
 export const cuda = {

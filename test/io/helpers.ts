@@ -29,13 +29,20 @@ export function expectMatches(t: Tensor, e: ExpectedTensor, expect: (v: unknown)
   expect({ dtype: t.dtype, shape: t.shape, values: jsonValues(t) }).toEqual(e);
 }
 
+/** Runs `fn` in a fresh temp directory, removed afterwards (after the promise, if one). */
 export function withTempDir<T>(fn: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'prior-io-'));
+  const remove = (): void => rmSync(dir, { recursive: true, force: true });
+  let result: T;
   try {
-    return fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    result = fn(dir);
+  } catch (e) {
+    remove();
+    throw e;
   }
+  if (result instanceof Promise) return result.finally(remove) as T;
+  remove();
+  return result;
 }
 
 /** The venv Python when it has torch and safetensors; null (with the reason) when not. */
@@ -46,10 +53,10 @@ export const python: { exe: string | null; why: string } = (() => {
   return r.status === 0 ? { exe, why: '' } : { exe: null, why: `no Python with torch and safetensors (${exe}: ${r.error?.message ?? r.stderr.trim()})` };
 })();
 
-/** Runs Python code with arguments; returns stdout, throwing with stderr on failure. */
-export function runPython(code: string, args: readonly string[]): string {
+/** Runs Python with these arguments (['-c', code, ...] or [script, ...]); returns stdout, throwing with stderr on failure. */
+export function runPython(args: readonly string[]): string {
   if (!python.exe) throw new Error(python.why);
-  const r = spawnSync(python.exe, ['-c', code, ...args], { encoding: 'utf8' });
+  const r = spawnSync(python.exe, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`python failed (${r.status}):\n${r.stderr}`);
   return r.stdout;
 }

@@ -55,7 +55,7 @@ for k in a:
 with safe_open(sys.argv[1], 'pt') as f, safe_open(sys.argv[2], 'pt') as g:
     assert f.metadata() == g.metadata(), (f.metadata(), g.metadata())
 print(len(a))`;
-      expect(runPython(code, [FIXTURE, out]).trim()).toBe('13');
+      expect(runPython(['-c', code, FIXTURE, out]).trim()).toBe('13');
     });
   });
 
@@ -68,7 +68,7 @@ print(len(a))`;
 import sys, json
 from safetensors.numpy import load_file
 print(json.dumps(load_file(sys.argv[1])['x'].tolist()))`;
-      expect(JSON.parse(runPython(code, [out]))).toEqual([[0, 3], [1, 4], [2, 5]]);
+      expect(JSON.parse(runPython(['-c', code, out]))).toEqual([[0, 3], [1, 4], [2, 5]]);
     });
   });
 });
