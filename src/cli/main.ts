@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { DemoOptions } from './demo.js';
+import type { ProfileCliOptions } from './profile.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -37,6 +38,28 @@ program
       program.error((e as Error).message, { exitCode: 2 });
     }
     runDemo(options, process.stdout);
+  });
+
+program
+  .command('profile')
+  .description('profile one training step under libtorch\'s profiler: top ops by self time, and a Chrome trace')
+  .option('--batch <n>', 'batch size', '64')
+  .option('--hidden <n>', 'hidden width of the MLP', '512')
+  .option('--warmup <n>', 'steps run before the profiled one', '3')
+  .option('--trace <file>', 'Chrome trace output (default: prior-profile-trace.json in the temp folder)')
+  .option('--sort-by <column>', 'selfCpuUs, totalCpuUs, calls, deviceUs, selfCpuMemoryBytes, cpuMemoryBytes or name', 'selfCpuUs')
+  .option('--limit <n>', 'rows shown', '15')
+  .option('--shapes', 'record and show input shapes', false)
+  .option('--memory', 'record allocations per op', false)
+  .action(async (raw: Record<string, string | boolean>) => {
+    const { defaultTraceFile, parseProfileOptions, runProfile } = await import('./profile.js');
+    let options: ProfileCliOptions;
+    try {
+      options = parseProfileOptions({ ...raw, trace: raw.trace ?? defaultTraceFile() });
+    } catch (e) {
+      program.error((e as Error).message, { exitCode: 2 });
+    }
+    runProfile(options, process.stdout);
   });
 
 await program.parseAsync();
