@@ -174,13 +174,14 @@ napi_value startAsync(const Args& a, std::vector<at::Tensor> inputs, std::functi
 }
 
 void checkNotInFlight(const at::Tensor& t) {
+  if (gStorages.empty()) return;  // the common case: no async op anywhere, no hashing per in-place op
   const auto* s = storageOf(t);
   if (s && gStorages.count(s)) {
     throw std::runtime_error("the tensor (or a tensor sharing its storage) is an input of an async op in flight; await it before modifying it in place");
   }
 }
 
-bool tensorInFlight(const at::Tensor& t) { return t.defined() && gTensors.count(t.unsafeGetTensorImpl()) > 0; }
+bool tensorInFlight(const at::Tensor& t) { return !gTensors.empty() && t.defined() && gTensors.count(t.unsafeGetTensorImpl()) > 0; }
 
 void registerAsync(napi_env env, napi_value exports) { defineAll(env, exports, kEntries, std::size(kEntries)); }
 
