@@ -15,6 +15,7 @@ afterwards (running statistics). Case ids name the TypeScript builder in the tes
 import json
 import math
 import sys
+import warnings
 from pathlib import Path
 
 import torch
@@ -121,6 +122,8 @@ def layer_cases():
     module_case("embedding_neg_padding", lambda: nn.Embedding(7, 3, padding_idx=-1), one(ri(0, 7, 4)), seed=5)
     module_case("dropout_train", lambda: nn.Dropout(0.3), one(rn(4, 6)), call_seed=123)
     module_case("dropout_eval", lambda: nn.Dropout(), one(rn(4, 6)), train=False)
+    # A 3D input is [N, C, L] to PyTorch 2.x (it warns that this will change).
+    module_case("dropout2d_train", lambda: nn.Dropout2d(0.4), [((rn(3, 5, 2, 2),), {}), ((rn(4, 2, 3),), {})], call_seed=321)
     module_case("relu", lambda: nn.ReLU(), one(rn(3, 4)))
     module_case("gelu", lambda: nn.GELU(), one(rn(3, 4)))
     module_case("gelu_tanh", lambda: nn.GELU(approximate="tanh"), one(rn(3, 4)))
@@ -147,6 +150,14 @@ def layer_cases():
         lambda: nn.MultiheadAttention(8, 4, batch_first=True),
         one(q, q, q, attn_mask=torch.ones(4, 4, dtype=torch.bool).triu(1), average_attn_weights=False),
         seed=7,
+        random_state=True,
+        tol={"rtol": 1e-5, "atol": 1e-5},
+    )
+    module_case(
+        "mha_unbatched",
+        lambda: nn.MultiheadAttention(4, 2, batch_first=True),
+        one(rn(3, 4), rn(5, 4), rn(5, 4), key_padding_mask=torch.tensor([False, False, True, False, True])),
+        seed=9,
         random_state=True,
         tol={"rtol": 1e-5, "atol": 1e-5},
     )
@@ -290,6 +301,7 @@ def write(name, payload):
 def main():
     assert sys.byteorder == "little", "fixtures store raw little-endian bytes"
     torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", message="dropout2d: Received a 3D input")
     layer_cases()
     model_cases()
     gains = init_cases()

@@ -60,15 +60,19 @@ export class MultiheadAttention extends Module<AttentionInputs, [Tensor, Tensor 
     if (this.outProj.bias) constant_(this.outProj.bias, 0);
   }
 
+  /** Batched [L, N, E] ([N, L, E] with batchFirst) or unbatched [L, E] inputs, as PyTorch. */
   forward(...[query, key, value, options = {}]: AttentionInputs): [Tensor, Tensor | null] {
-    return multiHeadAttention(
-      query,
-      key,
-      value,
-      this.numHeads,
-      { inProjWeight: this.inProjWeight, inProjBias: this.inProjBias, outProjWeight: this.outProj.weight, outProjBias: this.outProj.bias },
-      { ...options, dropoutP: this.dropout, training: this.training, batchFirst: this.batchFirst },
-    );
+    const weights = { inProjWeight: this.inProjWeight, inProjBias: this.inProjBias, outProjWeight: this.outProj.weight, outProjBias: this.outProj.bias };
+    const common = { dropoutP: this.dropout, training: this.training };
+    if (query.dim() === 3) return multiHeadAttention(query, key, value, this.numHeads, weights, { ...options, ...common, batchFirst: this.batchFirst });
+    // Unbatched: one sequence as a batch of one (batchFirst does not apply, as in PyTorch).
+    const { keyPaddingMask, ...rest } = options;
+    const [out, attn] = multiHeadAttention(query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1), this.numHeads, weights, {
+      ...rest,
+      ...common,
+      keyPaddingMask: keyPaddingMask ? keyPaddingMask.unsqueeze(0) : null,
+    });
+    return [out.squeeze(1), attn ? attn.squeeze(0) : null];
   }
 
   protected override extraRepr(): string {

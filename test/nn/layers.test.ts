@@ -26,6 +26,7 @@ const BUILDERS: Record<string, () => Module> = {
   embedding_neg_padding: () => new nn.Embedding(7, 3, { paddingIdx: -1 }),
   dropout_train: () => new nn.Dropout(0.3),
   dropout_eval: () => new nn.Dropout(),
+  dropout2d_train: () => new nn.Dropout2d(0.4),
   relu: () => new nn.ReLU(),
   gelu: () => new nn.GELU(),
   gelu_tanh: () => new nn.GELU({ approximate: 'tanh' }),
@@ -40,6 +41,7 @@ const BUILDERS: Record<string, () => Module> = {
   sequential: () => new nn.Sequential(new nn.Linear(4, 8), new nn.ReLU(), new nn.Linear(8, 2)),
   mha_padding_mask: () => new nn.MultiheadAttention(8, 2),
   mha_batch_first_attn_mask: () => new nn.MultiheadAttention(8, 4, { batchFirst: true }),
+  mha_unbatched: () => new nn.MultiheadAttention(4, 2, { batchFirst: true }),
   mha_no_weights: () => new nn.MultiheadAttention(6, 3, { bias: false }),
 };
 
