@@ -6,6 +6,7 @@ export {
   type RegisterParameterOptions,
   type RegisterBufferOptions,
   type LoadStateDictOptions,
+  type TraversalOptions,
   type LoadStateDictResult,
   type ForwardHook,
   type ModuleTarget,

@@ -28,6 +28,11 @@ export interface RegisterBufferOptions {
   persistent?: boolean;
 }
 
+export interface TraversalOptions {
+  /** Include the descendants' tensors (default), not just this module's own. */
+  recurse?: boolean;
+}
+
 export interface LoadStateDictOptions {
   /** Strict: missing and unexpected keys are errors too (shape mismatches always are). */
   strict?: boolean;
@@ -49,7 +54,9 @@ interface HookEntry<M, In extends unknown[], Out> {
 /** A target for {@link Module.to}: a dtype (floating tensors only, as PyTorch), a device, or both. */
 export type ModuleTarget = FloatDType | DeviceLike | { dtype?: FloatDType; device?: DeviceLike };
 
-function checkName(owner: Module, kind: string, name: string): void {
+type MemberKind = 'parameter' | 'buffer' | 'submodule';
+
+function checkName(owner: Module, kind: MemberKind, name: string): void {
   if (name === '' || name.includes('.')) {
     throw new TypeError(`${owner.constructor.name}: ${kind} name must be non-empty and contain no '.', got '${name}'`);
   }
@@ -66,15 +73,15 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
   private readonly bufs = new Map<string, Tensor | null>();
   private readonly nonPersistent = new Set<string>();
   private readonly submodules = new Map<string, Module | null>();
-  private readonly forwardHooks = new Map<number, HookEntry<this, In, Out>>();
-  private nextHookId = 0;
+  private readonly forwardHooks = new Set<HookEntry<this, In, Out>>();
 
   abstract forward(...inputs: In): Out;
 
   /** PyTorch's `module(...)`: `forward`, then the forward hooks in registration order. */
   call(...inputs: In): Out {
     let output = this.forward(...inputs);
-    for (const hook of [...this.forwardHooks.values()]) {
+    // A copy: a hook may remove itself while running.
+    for (const hook of [...this.forwardHooks]) {
       const replaced = hook.run(this, inputs, output);
       if (replaced !== undefined) output = replaced;
     }
@@ -83,22 +90,22 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
 
   /** `hook(module, inputs, output)` after every {@link call}, e.g. to capture attention maps. */
   registerForwardHook(hook: ForwardHook<this, In, Out>): RemovableHandle {
-    const id = this.nextHookId++;
-    this.forwardHooks.set(id, { run: hook });
-    return { remove: () => void this.forwardHooks.delete(id) };
+    const entry = { run: hook };
+    this.forwardHooks.add(entry);
+    return { remove: () => void this.forwardHooks.delete(entry) };
   }
 
   // ---- registration -----------------------------------------------------------------------
 
   /** The kind under which `name` is registered here, if any. */
-  private registeredAs(name: string): string | null {
+  private registeredAs(name: string): MemberKind | null {
     if (this.params.has(name)) return 'parameter';
     if (this.bufs.has(name)) return 'buffer';
     if (this.submodules.has(name)) return 'submodule';
     return null;
   }
 
-  private claim(kind: string, name: string): void {
+  private claim(kind: MemberKind, name: string): void {
     checkName(this, kind, name);
     const existing = this.registeredAs(name);
     if (existing !== null && existing !== kind) {
@@ -184,20 +191,20 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
   }
 
   /** Parameters with their state dict names (shared tensors once). */
-  namedParameters({ recurse = true }: { recurse?: boolean } = {}): [string, Tensor][] {
+  namedParameters({ recurse = true }: TraversalOptions = {}): [string, Tensor][] {
     return this.namedTensors('params', recurse);
   }
 
   /** Every parameter once, in registration order: what an optimizer takes. */
-  parameters(options: { recurse?: boolean } = {}): Tensor[] {
+  parameters(options: TraversalOptions = {}): Tensor[] {
     return this.namedParameters(options).map(([, t]) => t);
   }
 
-  namedBuffers({ recurse = true }: { recurse?: boolean } = {}): [string, Tensor][] {
+  namedBuffers({ recurse = true }: TraversalOptions = {}): [string, Tensor][] {
     return this.namedTensors('bufs', recurse);
   }
 
-  buffers(options: { recurse?: boolean } = {}): Tensor[] {
+  buffers(options: TraversalOptions = {}): Tensor[] {
     return this.namedBuffers(options).map(([, t]) => t);
   }
 
