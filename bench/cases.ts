@@ -2,8 +2,9 @@
 // baseline.py with each request. The prior-ts loops are what a prior-ts user writes; the
 // PyTorch loops (baseline.py) are what a PyTorch user writes.
 import { torch } from '../src/index.js';
+import { IO_FILE_MB } from './io.js';
 
-export const SUITES = ['ops', 'matmul', 'memory'] as const;
+export const SUITES = ['ops', 'matmul', 'memory', 'io'] as const;
 export type Suite = (typeof SUITES)[number];
 
 /** Per-op cases measure binding overhead, where prior-ts should beat CPython's. */
@@ -36,7 +37,13 @@ export interface RssCase extends CaseBase {
   kind: 'rss';
 }
 
-export type Case = TimedCase | RssCase;
+/** Loading a safetensors file in a fresh process on each side (bench/io.ts): wall time or peak RSS. */
+export interface IoCase extends CaseBase {
+  kind: 'io';
+  metric: 'time' | 'peak';
+}
+
+export type Case = TimedCase | RssCase | IoCase;
 
 /** A timed case whose setup sees its own params with their names and types. */
 function timed<P extends Record<string, number>>(
@@ -145,6 +152,24 @@ export const CASES: readonly Case[] = [
     label: 'RSS after 1M a + b (MB)',
     suite: 'memory',
     iters: 1_000_000,
+    target: DEFAULT_TARGET,
+  },
+  {
+    kind: 'io',
+    metric: 'time',
+    name: 'safetensors_load_time',
+    label: `load ${IO_FILE_MB} MB safetensors`,
+    suite: 'io',
+    iters: 1,
+    target: DEFAULT_TARGET,
+  },
+  {
+    kind: 'io',
+    metric: 'peak',
+    name: 'safetensors_load_peak_rss',
+    label: `peak RSS loading ${IO_FILE_MB} MB safetensors`,
+    suite: 'io',
+    iters: 1,
     target: DEFAULT_TARGET,
   },
 ];

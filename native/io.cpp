@@ -9,6 +9,7 @@
 #include <ATen/ops/empty.h>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,6 +35,17 @@ struct Fd {
   }
 };
 
+// First-touch page faults dominate a large read into fresh memory (10x the copy in a VM):
+// transparent huge pages for the 2 MB-aligned interior cut them 512-fold. Advice only.
+void adviseHugePages(char* p, size_t n) {
+#ifdef MADV_HUGEPAGE
+  constexpr uintptr_t kHuge = 2u << 20;
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(kHuge - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#endif
+}
+
 // readFileInto(path, offset, nbytes, shape, dtype, options?): a new CPU tensor of `shape` and
 // `dtype` whose bytes are preads of [offset, offset + nbytes) of the file, then moved to
 // options.device / converted to options.dtype when asked.
@@ -55,6 +67,7 @@ napi_value readFileInto(napi_env env, napi_callback_info info) {
       Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
       if (f.fd < 0) throw ioError("cannot open", path);
       char* dst = static_cast<char*>(t.data_ptr());
+      adviseHugePages(dst, static_cast<size_t>(nbytes));
       int64_t done = 0;
       while (done < nbytes) {
         ssize_t n = ::pread(f.fd, dst + done, static_cast<size_t>(nbytes - done), offset + done);
