@@ -45,6 +45,8 @@ export class Baseline {
   static async start(threads: number): Promise<Baseline> {
     const child = spawn(torchPython(), [script, '--threads', String(threads)]);
     child.stderr.pipe(process.stderr);
+    // Writing to a baseline that died raises EPIPE here; the next read reports the death.
+    child.stdin.on('error', () => {});
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const provenance = Provenance.parse(await nextJson(lines));
     return new Baseline(child, lines, provenance);

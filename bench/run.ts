@@ -13,7 +13,7 @@ import { IO_PEAK_GOAL, measureIo } from './io.js';
 import { collectProvenance, warnings, type Provenance } from './provenance.js';
 import { median, sleep, timeLoop } from './util.js';
 
-// Read first: the benchmark's own start-up (tsx, Python's import torch) would raise it.
+// Read before the benchmark's own work (Python's start-up, the cases) raises it.
 const load1 = loadavg()[0]!;
 
 // Lets the side that just ran go quiet (OpenMP workers spin a while after a parallel region).
@@ -160,19 +160,28 @@ async function main(): Promise<void> {
   console.log(line(['case', 'prior-ts', 'PyTorch', 'ratio', 'target']));
 
   const rows: Row[] = [];
+  const failed: { name: string; error: string }[] = [];
   try {
     for (const c of CASES.filter((x) => opts.suite.includes(x.suite))) {
-      const row = await measure(c, baseline);
-      rows.push(row);
-      console.log(formatRow(row));
+      try {
+        const row = await measure(c, baseline);
+        rows.push(row);
+        console.log(formatRow(row));
+      } catch (e) {
+        // Keep the other cases' results (e.g. when the addon is rebuilt under a child process).
+        const error = e instanceof Error ? e.message : String(e);
+        failed.push({ name: c.name, error });
+        console.log(`${c.label.padEnd(COLUMNS[0])} ERROR: ${error.split('\n')[0]}`);
+      }
     }
   } finally {
     baseline.close();
   }
 
   const passed = rows.filter((r) => r.pass).length;
-  console.log(`\n${passed}/${rows.length} within target`);
-  const result = { provenance, warnings: warned, options: { suites: opts.suite, repeats: opts.repeats, threads: opts.threads }, rows };
+  console.log(`\n${passed}/${rows.length} within target${failed.length > 0 ? `, ${failed.length} failed` : ''}`);
+  if (failed.length > 0) process.exitCode = 1;
+  const result = { provenance, warnings: warned, options: { suites: opts.suite, repeats: opts.repeats, threads: opts.threads }, rows, failed };
   const json = `${JSON.stringify(result, null, 2)}\n`;
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
