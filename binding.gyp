@@ -19,6 +19,7 @@
         "native/profiler.cpp",
         "native/async.cpp",
         "native/io.cpp",
+        "native/optim.cpp",
         "<!@(ls -1 native/generated/*.cpp)",
       ],
       # The space-separated field splits into one include dir per word.

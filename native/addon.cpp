@@ -9,6 +9,7 @@ void registerGeneratedOps(napi_env env, napi_value exports);
 void registerProfiler(napi_env env, napi_value exports);
 void registerAsync(napi_env env, napi_value exports);
 void registerIo(napi_env env, napi_value exports);
+void registerOptim(napi_env env, napi_value exports);
 }  // namespace prior
 
 NAPI_MODULE_INIT() {
@@ -19,5 +20,6 @@ NAPI_MODULE_INIT() {
   prior::registerProfiler(env, exports);
   prior::registerAsync(env, exports);
   prior::registerIo(env, exports);
+  prior::registerOptim(env, exports);
   return exports;
 }

@@ -85,6 +85,7 @@ const CPP_TYPES = {
   'Tensor?': (a, i) => `std::optional<at::Tensor> ${a.name} = a.optTensor(${i});`,
   'Tensor[]': (a, i) => `std::vector<at::Tensor> ${a.name} = a.tensorList(${i});`,
   'Tensor?[]': (a, i) => `c10::List<std::optional<at::Tensor>> ${a.name} = a.optTensorList(${i});`,
+  'Scalar[]': (a, i) => `std::vector<at::Scalar> ${a.name}; for (double v : a.floatList(${i})) ${a.name}.emplace_back(v);`,
   Scalar: (a, i, d) => `at::Scalar ${a.name} = ${d !== undefined ? `a.has(${i}) ? a.scalar(${i}) : at::Scalar(${d})` : `a.scalar(${i})`};`,
   'Scalar?': (a, i, d) =>
     `std::optional<at::Scalar> ${a.name} = a.has(${i}) ? std::optional<at::Scalar>(a.scalar(${i})) : ${d && d !== 'None' ? `std::optional<at::Scalar>(at::Scalar(${d}))` : 'std::nullopt'};`,
@@ -234,7 +235,8 @@ function includesFor(ops) {
   for (const op of ops) {
     const text = op.cpp ?? `at::${op.name}(`;
     for (const m of text.matchAll(/at::(\w+)\(/g)) {
-      if (!['Scalar', 'OptionalIntArrayRef', 'Tensor'].includes(m[1])) inc.add(m[1]);
+      // In-place variants (at::_foreach_add_) live in their base op's header.
+      if (!['Scalar', 'OptionalIntArrayRef', 'Tensor'].includes(m[1])) inc.add(m[1].replace(/_$/, ''));
     }
   }
   return [...inc].sort().map((n) => `#include <ATen/ops/${n}.h>`);
@@ -313,6 +315,7 @@ function tsScalarType(type) {
     'Tensor?': 'Tensor | null',
     'Tensor[]': 'readonly Tensor[]',
     'Tensor?[]': 'readonly (Tensor | null)[]',
+    'Scalar[]': 'readonly number[]',
     Scalar: 'number | boolean',
     'Scalar?': 'number | boolean | null',
     'Tensor|Scalar': 'Tensor | number | boolean',
@@ -387,7 +390,8 @@ function tsSignatureParts(op, { method }) {
       'Tensor[]': `Tensor<${D}>[]`,
       bool: 'boolean',
       Scalar: 'number',
-      self: 'this',
+      // A function returns its (possibly list-typed) self argument; a method returns `this`.
+      self: method || !selfArg ? 'this' : typeOf(selfArg),
     }[r];
     if (t) return t;
     const tuple = r.match(/^\((.*)\)$/);

@@ -2,3 +2,4 @@
 export * as torch from './torch/index.js';
 export * as io from './io/index.js';
 export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';

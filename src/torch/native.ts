@@ -91,6 +91,14 @@ export interface NativeRuntime {
   writeTensorData(fd: number, h: Handle): number;
   getRngState(device?: string): Handle;
   setRngState(state: Handle, device?: string): void;
+  // native/optim.cpp
+  // Tensor lists are handle arrays (handle.ts's hs()); hyper: [lr, beta1, beta2, weightDecay, eps].
+  fusedAdam(params: unknown, grads: unknown, expAvgs: unknown, expAvgSqs: unknown, maxExpAvgSqs: unknown, steps: unknown, hyper: readonly number[], amsgrad: boolean, decoupled: boolean): void;
+  // hyper: [weightDecay, momentum, lr, dampening].
+  fusedSgd(params: unknown, grads: unknown, momentumBuffers: unknown, hyper: readonly number[], nesterov: boolean, isFirstStep: boolean): void;
+  autocastEnter(deviceType: string, dtype: string, enabled: boolean, cacheEnabled: boolean): [boolean, string, boolean];
+  autocastExit(deviceType: string, prevEnabled: boolean, prevDtype: string, prevCacheEnabled: boolean): void;
+  isAutocastEnabled(deviceType: string): boolean;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
