@@ -210,7 +210,8 @@ export function listCheckpoints(dir: string): { step: number; path: string }[] {
 
 /**
  * Saves a checkpoint into `dir/step-NNNNNN` and points `dir/latest` at it. Returns the step
- * directory. Re-saving an existing step replaces it.
+ * directory. Re-saving an existing step replaces it. One writer per directory: a save removes
+ * the temporary leftovers of earlier, killed saves.
  */
 export function saveCheckpoint(dir: string, state: CheckpointState, options: SaveCheckpointOptions = {}): string {
   const { step } = state;
