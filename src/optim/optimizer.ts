@@ -7,10 +7,9 @@ import { Tensor } from '../torch/index.js';
 
 /** A hyperparameter value: a number, a flag, or a pair such as Adam's betas. */
 export type HyperValue = number | boolean | readonly [number, number];
-/** The hyperparameters every optimizer has. */
+/** The hyperparameters every optimizer has; the others are HyperValues too. */
 export interface BaseHyper {
   lr: number;
-  [key: string]: HyperValue;
 }
 
 /** A parameter group as stored: its hyperparameters (defaults filled in) and its tensors. */
@@ -166,7 +165,7 @@ export abstract class Optimizer<H extends BaseHyper> {
       for (const key of [...Object.keys(this.defaults), 'initialLr']) {
         const v = (saved as Record<string, unknown>)[snake(key)];
         if (v === undefined) continue;
-        const expected = key === 'initialLr' ? 0 : this.defaults[key];
+        const expected = key === 'initialLr' ? 0 : (this.defaults as unknown as Record<string, HyperValue>)[key]!;
         const ok = Array.isArray(expected)
           ? Array.isArray(v) && v.length === expected.length && v.every((x) => typeof x === 'number')
           : typeof v === typeof expected;
