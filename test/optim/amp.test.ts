@@ -89,7 +89,7 @@ describe('GradScaler', () => {
       expect(() => scaler.update()).toThrow(/no inf checks/);
       p.grad = scaler.scale(torch.ones(2));
       scaler.unscale_(opt);
-      expect(p.grad.toNested()).toEqual([1, 1]);
+      expect(p.grad!.toNested()).toEqual([1, 1]);
       expect(() => scaler.unscale_(opt)).toThrow(/already called/);
       scaler.step(opt);
       expect(() => scaler.step(opt)).toThrow(/already called/);
