@@ -81,12 +81,34 @@ def case_forward_backward(p):
     return run
 
 
+def bert_shapes(p):
+    # BERT-base's parameter shapes; bench/cases.ts's bertShapes is the same list.
+    h, f = p["hidden"], p["intermediate"]
+    layer = [[h, h], [h], [h, h], [h], [h, h], [h], [h, h], [h], [h], [h], [f, h], [f], [h, f], [h], [h], [h]]
+    return [[p["vocab"], h], [p["positions"], h], [2, h], [h], [h]] + layer * p["layers"] + [[h, h], [h]]
+
+
+def case_adamw_bert(p):
+    params = [torch.rand(s, requires_grad=True) for s in bert_shapes(p)]
+    for x in params:
+        x.grad = torch.rand(x.shape)
+    fused = bool(p["fused"])
+    opt = torch.optim.AdamW(params, lr=1e-5, weight_decay=1e-6, foreach=not fused, fused=fused)
+
+    def run(n):
+        for _ in range(n):
+            opt.step()
+
+    return run
+
+
 CASES = {
     "add": case_add,
     "add_no_grad": case_add_no_grad,
     "matmul": case_matmul,
     "from_array": case_from_array,
     "forward_backward": case_forward_backward,
+    "adamw_bert": case_adamw_bert,
 }
 
 

@@ -1,10 +1,10 @@
 // The benchmark cases: sizes, iteration counts and targets are defined here only and sent to
 // baseline.py with each request. The prior-ts loops are what a prior-ts user writes; the
 // PyTorch loops (baseline.py) are what a PyTorch user writes.
-import { torch } from '../src/index.js';
+import { optim, torch } from '../src/index.js';
 import { IO_FILE_MB } from './io.js';
 
-export const SUITES = ['ops', 'matmul', 'memory', 'io'] as const;
+export const SUITES = ['ops', 'matmul', 'memory', 'io', 'optim'] as const;
 export type Suite = (typeof SUITES)[number];
 
 /** Per-op cases measure binding overhead, where prior-ts should beat CPython's. */
@@ -50,6 +50,35 @@ function timed<P extends Record<string, number>>(
   c: Omit<TimedCase, 'kind' | 'params' | 'setup'> & { params: P; setup(params: P): Loop },
 ): TimedCase {
   return { ...c, kind: 'time', setup: () => c.setup(c.params) };
+}
+
+/** BERT-base's parameter shapes (~110M parameters), from its config; baseline.py's bert_shapes repeats it. */
+interface BertConfig extends Record<string, number> {
+  vocab: number;
+  hidden: number;
+  layers: number;
+  intermediate: number;
+  positions: number;
+}
+
+function bertShapes({ vocab, hidden: h, layers, intermediate: f, positions }: BertConfig): number[][] {
+  const layer = [[h, h], [h], [h, h], [h], [h, h], [h], [h, h], [h], [h], [h], [f, h], [f], [h, f], [h], [h], [h]];
+  return [[vocab, h], [positions, h], [2, h], [h], [h], ...Array.from({ length: layers }, () => layer).flat(), [h, h], [h]];
+}
+
+const BERT_BASE: BertConfig = { vocab: 30522, hidden: 768, layers: 12, intermediate: 3072, positions: 512 };
+
+/** One AdamW step (PRIOR's hyperparameters) over BERT-base-sized parameters whose grads are set. */
+function adamwLoop(params: BertConfig & { fused: number }): Loop {
+  const ps = bertShapes(params).map((shape) => {
+    const p = torch.keep(torch.rand(shape).requiresGrad_());
+    p.grad = torch.rand(shape);
+    return p;
+  });
+  const opt = new optim.AdamW(ps, { lr: 1e-5, weightDecay: 1e-6, mode: params.fused ? 'fused' : 'foreach' });
+  return (iters) => {
+    for (let i = 0; i < iters; i++) opt.step();
+  };
 }
 
 function addLoop(): Loop {
@@ -172,4 +201,24 @@ export const CASES: readonly Case[] = [
     iters: 1,
     target: DEFAULT_TARGET,
   },
+  timed({
+    name: 'adamw_bert_foreach',
+    label: 'AdamW step, BERT-base params (foreach)',
+    suite: 'optim',
+    iters: 3,
+    target: DEFAULT_TARGET,
+    baseline: 'adamw_bert',
+    params: { ...BERT_BASE, fused: 0 },
+    setup: adamwLoop,
+  }),
+  timed({
+    name: 'adamw_bert_fused',
+    label: 'AdamW step, BERT-base params (fused)',
+    suite: 'optim',
+    iters: 3,
+    target: DEFAULT_TARGET,
+    baseline: 'adamw_bert',
+    params: { ...BERT_BASE, fused: 1 },
+    setup: adamwLoop,
+  }),
 ];

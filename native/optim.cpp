@@ -31,19 +31,31 @@ void checkSteps(const std::vector<at::Tensor>& steps, const std::vector<at::Tens
   }
 }
 
+// A null `grads` argument means the params' own .grad: read here, so that the step makes no JS
+// handles for them (each handle would report its grad's bytes to V8 and provoke GCs).
+std::vector<at::Tensor> gradsArg(const Args& a, size_t i, const std::vector<at::Tensor>& params) {
+  if (a.has(i)) return a.tensorList(i);
+  std::vector<at::Tensor> grads;
+  for (size_t k = 0; k < params.size(); ++k) {
+    TORCH_CHECK(params[k].grad().defined(), "params[", k, "] has no gradient");
+    grads.push_back(params[k].grad());
+  }
+  return grads;
+}
+
 std::vector<double> hyper(const Args& a, size_t i, size_t n) {
   std::vector<double> h = a.floatList(i);
   TORCH_CHECK(h.size() == n, "expected ", n, " hyperparameters, got ", h.size());
   return h;
 }
 
-// fusedAdam(params, grads, expAvgs, expAvgSqs, maxExpAvgSqs, steps, [lr, beta1, beta2, weightDecay, eps],
+// fusedAdam(params, grads|null, expAvgs, expAvgSqs, maxExpAvgSqs, steps, [lr, beta1, beta2, weightDecay, eps],
 //           amsgrad, decoupled): AdamW when `decoupled`, else Adam. Updates everything in place.
 napi_value fusedAdam(napi_env env, napi_callback_info info) {
   Args a(env, info, "fusedAdam", {"params", "grads", "exp_avgs", "exp_avg_sqs", "max_exp_avg_sqs", "state_steps", "hyper", "amsgrad", "decoupled"});
   try {
     auto params = a.tensorList(0);
-    auto grads = a.tensorList(1);
+    auto grads = gradsArg(a, 1, params);
     auto expAvgs = a.tensorList(2);
     auto expAvgSqs = a.tensorList(3);
     auto maxExpAvgSqs = a.tensorList(4);
@@ -68,12 +80,12 @@ napi_value fusedAdam(napi_env env, napi_callback_info info) {
   }
 }
 
-// fusedSgd(params, grads, momentumBuffers, [weightDecay, momentum, lr, dampening], nesterov, isFirstStep).
+// fusedSgd(params, grads|null, momentumBuffers, [weightDecay, momentum, lr, dampening], nesterov, isFirstStep).
 napi_value fusedSgd(napi_env env, napi_callback_info info) {
   Args a(env, info, "fusedSgd", {"params", "grads", "momentum_buffers", "hyper", "nesterov", "is_first_step"});
   try {
     auto params = a.tensorList(0);
-    auto grads = a.tensorList(1);
+    auto grads = gradsArg(a, 1, params);
     auto bufs = a.tensorList(2);
     auto h = hyper(a, 3, 4);
     checkLike("grads", grads, params);
@@ -81,6 +93,23 @@ napi_value fusedSgd(napi_env env, napi_callback_info info) {
     else TORCH_CHECK(bufs.empty(), "momentum_buffers must be empty without momentum");
     at::_fused_sgd_(params, grads, bufs, h[0], h[1], h[2], h[3], a.boolean(4), false, a.boolean(5));
     return a.undefined();
+  } catch (...) {
+    return a.fail();
+  }
+}
+
+// hasGrad(params) -> boolean[]: which params have a gradient, without wrapping the gradients.
+napi_value hasGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info, "hasGrad", {"params"});
+  try {
+    auto params = a.tensorList(0);
+    napi_value out, v;
+    napi_create_array_with_length(env, params.size(), &out);
+    for (size_t k = 0; k < params.size(); ++k) {
+      napi_get_boolean(env, params[k].grad().defined(), &v);
+      napi_set_element(env, out, static_cast<uint32_t>(k), v);
+    }
+    return out;
   } catch (...) {
     return a.fail();
   }
@@ -150,7 +179,7 @@ napi_value isAutocastEnabled(napi_env env, napi_callback_info info) {
 
 const OpEntry kEntries[] = {
     {"fusedAdam", fusedAdam},         {"fusedSgd", fusedSgd},         {"autocastEnter", autocastEnter},
-    {"autocastExit", autocastExit},   {"isAutocastEnabled", isAutocastEnabled},
+    {"autocastExit", autocastExit},   {"isAutocastEnabled", isAutocastEnabled}, {"hasGrad", hasGrad},
 };
 
 }  // namespace

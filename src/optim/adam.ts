@@ -74,7 +74,7 @@ class AdamBase extends Optimizer<AdamHyper> {
     return { expAvgs, expAvgSqs, maxExpAvgSqs, steps };
   }
 
-  protected updateGroup(group: ParamGroup<AdamHyper>, params: Tensor[], grads: Tensor[]): void {
+  protected updateGroup(group: ParamGroup<AdamHyper>, params: Tensor[], gradsOf: () => Tensor[]): void {
     const { lr, eps, weightDecay, amsgrad } = group;
     const [beta1, beta2] = group.betas;
     const { expAvgs, expAvgSqs, maxExpAvgSqs, steps } = this.stateLists(params, amsgrad);
@@ -82,9 +82,10 @@ class AdamBase extends Optimizer<AdamHyper> {
     torch._foreachAdd_(steps, 1);
     if (this.mode === 'fused') {
       const hyper = [lr, beta1, beta2, weightDecay, eps];
-      native.fusedAdam(hs(params), hs(grads), hs(expAvgs), hs(expAvgSqs), hs(maxExpAvgSqs), hs(steps), hyper, amsgrad, this.decoupled);
+      native.fusedAdam(hs(params), null, hs(expAvgs), hs(expAvgSqs), hs(maxExpAvgSqs), hs(steps), hyper, amsgrad, this.decoupled);
       return;
     }
+    let grads = gradsOf();
     const counts = params.map((p, i) => {
       const prev = this.steps.get(p);
       const n = prev === undefined ? (steps[i]!.item() as number) : prev + 1;

@@ -4,6 +4,8 @@
 import { z } from 'zod';
 import * as torch from '../torch/index.js';
 import { Tensor } from '../torch/index.js';
+import { hs } from '../torch/handle.js';
+import { native } from '../torch/native.js';
 
 /** A hyperparameter value: a number, a flag, or a pair such as Adam's betas. */
 export type HyperValue = number | boolean | readonly [number, number];
@@ -89,22 +91,20 @@ export abstract class Optimizer<H extends BaseHyper> {
     torch.scope(() =>
       torch.noGrad(() => {
         for (const group of this.paramGroups) {
-          const params: Tensor[] = [];
-          const grads: Tensor[] = [];
-          for (const p of group.params) {
-            const g = p.grad;
-            if (g === null) continue;
-            params.push(p);
-            grads.push(g);
-          }
-          if (params.length > 0) this.updateGroup(group, params, grads);
+          const mask = native.hasGrad(hs(group.params));
+          const params = group.params.filter((_, i) => mask[i]);
+          if (params.length > 0) this.updateGroup(group, params, () => params.map((p) => p.grad!));
         }
       }),
     );
   }
 
-  /** Updates `params` (those of `group` with a gradient) in place. Runs in a scope, under noGrad. */
-  protected abstract updateGroup(group: ParamGroup<H>, params: Tensor[], grads: Tensor[]): void;
+  /**
+   * Updates `params` (those of `group` with a gradient) in place. Runs in a scope, under noGrad.
+   * `grads()` wraps their gradients; fused kernels read them natively instead (a JS handle per
+   * gradient reports its bytes to V8, which then collects garbage on every large step).
+   */
+  protected abstract updateGroup(group: ParamGroup<H>, params: Tensor[], grads: () => Tensor[]): void;
 
   /** Stores a state tensor, exempt from the step's scope. */
   protected setState(p: Tensor, key: string, t: Tensor): Tensor {

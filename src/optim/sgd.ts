@@ -61,21 +61,22 @@ export class SGD extends Optimizer<SgdHyper> {
     for (const g of this.paramGroups) checkSgdHyper('SGD', g);
   }
 
-  protected updateGroup(group: ParamGroup<SgdHyper>, params: Tensor[], grads: Tensor[]): void {
-    if (this.mode === 'fused') return this.fusedUpdate(group, params, grads);
+  protected updateGroup(group: ParamGroup<SgdHyper>, params: Tensor[], gradsOf: () => Tensor[]): void {
+    if (this.mode === 'fused') return this.fusedUpdate(group, params);
+    const grads = gradsOf();
     const dps = group.weightDecay !== 0 ? torch._foreachAddList(grads, params, { alpha: group.weightDecay }) : grads;
     momentumStep(this.state, group, params, dps);
   }
 
-  private fusedUpdate(group: ParamGroup<SgdHyper>, params: Tensor[], grads: Tensor[]): void {
+  private fusedUpdate(group: ParamGroup<SgdHyper>, params: Tensor[]): void {
     const { weightDecay, momentum, lr, dampening, nesterov } = group;
     const bufs: (Tensor | undefined)[] = momentum !== 0 ? params.map((p) => this.state.get(p)?.momentum_buffer) : [];
     // The kernel's first step copies the gradient into the buffers (torch.optim's is_first_step).
     const missing = bufs.filter((b) => b === undefined).length;
     const isFirstStep = momentum !== 0 && missing === params.length;
-    if (isFirstStep) params.forEach((p, i) => (bufs[i] = this.setState(p, 'momentum_buffer', torch.emptyLike(grads[i]!))));
+    if (isFirstStep) params.forEach((p, i) => (bufs[i] = this.setState(p, 'momentum_buffer', torch.emptyLike(p))));
     else if (missing > 0) throw new Error('SGD (fused): some parameters have a momentum buffer and others not; use mode "foreach"');
-    native.fusedSgd(hs(params), hs(grads), hs(bufs as Tensor[]), [weightDecay, momentum, lr, dampening], nesterov, isFirstStep);
+    native.fusedSgd(hs(params), null, hs(bufs as Tensor[]), [weightDecay, momentum, lr, dampening], nesterov, isFirstStep);
   }
 }
 
@@ -100,7 +101,8 @@ export class LARS extends Optimizer<LarsHyper> {
     for (const g of this.paramGroups) checkSgdHyper('LARS', g);
   }
 
-  protected updateGroup(group: ParamGroup<LarsHyper>, params: Tensor[], grads: Tensor[]): void {
+  protected updateGroup(group: ParamGroup<LarsHyper>, params: Tensor[], gradsOf: () => Tensor[]): void {
+    const grads = gradsOf();
     const dps = group.weightDecay !== 0 ? this.adapt(group, params, grads) : grads;
     momentumStep(this.state, group, params, dps);
   }

@@ -92,7 +92,9 @@ export interface NativeRuntime {
   getRngState(device?: string): Handle;
   setRngState(state: Handle, device?: string): void;
   // native/optim.cpp
-  // Tensor lists are handle arrays (handle.ts's hs()); hyper: [lr, beta1, beta2, weightDecay, eps].
+  // Tensor lists are handle arrays (handle.ts's hs()); grads null: the params' own .grad.
+  hasGrad(params: unknown): boolean[];
+  // hyper: [lr, beta1, beta2, weightDecay, eps].
   fusedAdam(params: unknown, grads: unknown, expAvgs: unknown, expAvgSqs: unknown, maxExpAvgSqs: unknown, steps: unknown, hyper: readonly number[], amsgrad: boolean, decoupled: boolean): void;
   // hyper: [weightDecay, momentum, lr, dampening].
   fusedSgd(params: unknown, grads: unknown, momentumBuffers: unknown, hyper: readonly number[], nesterov: boolean, isFirstStep: boolean): void;
