@@ -118,7 +118,7 @@ napi_value getGrad(napi_env env, napi_callback_info info) {
       napi_get_null(env, &n);
       return n;
     }
-    return a.ret(g);
+    return wrapTensor(env, g, Ownership::Borrowed);  // the parameter owns its gradient
   } catch (...) {
     return a.fail();
   }

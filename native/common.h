@@ -37,7 +37,11 @@ struct ArgError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-napi_value wrapTensor(napi_env env, at::Tensor t);
+// Whether a handle reports its storage to V8 as memory it keeps alive. A borrowed handle (a
+// parameter's .grad, owned by the parameter) reports only its own overhead, so that handing
+// gradients to JS does not trigger collections for memory that no handle's death would free.
+enum class Ownership { Owned, Borrowed };
+napi_value wrapTensor(napi_env env, at::Tensor t, Ownership own = Ownership::Owned);
 // Returns the cell behind a JS handle or nullptr when the value is not one of ours.
 TensorCell* cellOf(napi_env env, napi_value v);
 void releaseCell(napi_env env, TensorCell* cell);

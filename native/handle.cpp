@@ -20,9 +20,11 @@ std::atomic<int64_t> gLive{0};
 // tensors let a synchronous loop hold ~1 GB. Reported, V8 starts a full GC per 64 MB of growth.
 constexpr int64_t kHandleOverhead = 700;
 
-int64_t accountBytes(const at::Tensor& t) {
+// Views report only their overhead too: their base, which owns the storage, is reported.
+int64_t accountBytes(const at::Tensor& t, Ownership own) {
   if (!t.defined()) return 0;
-  return kHandleOverhead + (t.has_storage() ? static_cast<int64_t>(t.storage().nbytes()) : 0);
+  bool storageIsOurs = own == Ownership::Owned && t.has_storage() && !t.is_view();
+  return kHandleOverhead + (storageIsOurs ? static_cast<int64_t>(t.storage().nbytes()) : 0);
 }
 
 // A basic finalizer: runs synchronously inside GC, so it may only call GC-safe Node-API
@@ -48,9 +50,9 @@ void releaseCell(napi_env env, TensorCell* cell) {
 
 int64_t liveTensorCount() { return gLive.load(std::memory_order_relaxed); }
 
-napi_value wrapTensor(napi_env env, at::Tensor t) {
+napi_value wrapTensor(napi_env env, at::Tensor t, Ownership own) {
   auto* cell = new TensorCell();
-  cell->accounted = accountBytes(t);
+  cell->accounted = accountBytes(t, own);
   cell->tensor = std::move(t);
   napi_value result;
   if (napi_create_external(env, cell, reinterpret_cast<node_api_basic_finalize>(finalizeCell), nullptr, &result) != napi_ok) {
