@@ -59,6 +59,9 @@ export interface NativeRuntime {
   getAllocationCap(): number;
   buildInfo(): BuildInfo;
   liveTensors(): number;
+  setCacheLimit(bytes: number): void;
+  emptyCache(): number;
+  cacheStats(): { cachedBytes: number; cacheLimit: number };
   backward(h: Handle, grad?: Handle, retainGraph?: boolean, createGraph?: boolean, inputs?: Handle[]): void;
   autogradGrad(
     outputs: Handle[],

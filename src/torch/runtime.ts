@@ -54,6 +54,25 @@ export function buildInfo(): BuildInfo {
   return native.buildInfo();
 }
 
+/**
+ * Freed CPU blocks of 32 KiB and more are cached for reuse by the next allocation of the same
+ * size (tensors released by GC come back in bursts; without the cache each large result would
+ * land on fresh memory). Default limit: 1/16 of physical memory, at most 1 GiB, or
+ * PRIOR_CPU_CACHE_BYTES; 0 disables the cache.
+ */
+export function setCacheLimit(bytes: number): void {
+  native.setCacheLimit(bytes);
+}
+
+/** Returns every cached CPU block to the system and the number of bytes released. */
+export function emptyCache(): number {
+  return native.emptyCache();
+}
+
+export function cacheStats(): { cachedBytes: number; cacheLimit: number } {
+  return native.cacheStats();
+}
+
 /** Tensor handles not yet released (disposed or collected): a leak check for tests. */
 export function liveTensors(): number {
   return native.liveTensors();
@@ -64,3 +83,4 @@ export function liveTensors(): number {
 const envThreads = Number(process.env.PRIOR_NUM_THREADS ?? process.env.OMP_NUM_THREADS);
 native.setNumThreads(Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
 if (process.env.PRIOR_ALLOC_CAP_BYTES !== undefined) native.setAllocationCap(Number(process.env.PRIOR_ALLOC_CAP_BYTES));
+if (process.env.PRIOR_CPU_CACHE_BYTES !== undefined) native.setCacheLimit(Number(process.env.PRIOR_CPU_CACHE_BYTES));
