@@ -24,6 +24,8 @@ type DTypeOfData<T> = T extends Float32Array
               ? 'int64'
               : 'float32';
 
+const NO_OPTIONS: TensorOptions<never> = Object.freeze({});
+
 function isTypedArray(v: unknown): v is TypedArray {
   return ArrayBuffer.isView(v) && !(v instanceof DataView);
 }
@@ -65,9 +67,10 @@ function stagingBuffer(op: string, n: number): Float64Array {
  * from `1`, so PyTorch's int64 inference would turn `[1.0, 2.0]` into integers), bigints int64,
  * booleans bool, and a typed array its own type; `options.dtype` overrides.
  */
-export function tensor<T extends TensorData, R extends DType = DTypeOfData<T>>(data: T, options: TensorOptions<R> = {}): Tensor<R> {
+export function tensor<T extends TensorData, R extends DType = DTypeOfData<T>>(data: T, options: TensorOptions<R> = NO_OPTIONS): Tensor<R> {
   if (isTypedArray(data)) {
-    return wrap(native.fromTypedArray(data, [data.length], options)) as Tensor<R>;
+    // The common case stays lean: no options object for the binding to read.
+    return wrap(native.fromTypedArray(data, [data.length], options === NO_OPTIONS ? undefined : options)) as Tensor<R>;
   }
   const shape = inferShape(data, 'tensor');
   const numel = shape.reduce((a, b) => a * b, 1);
