@@ -4,6 +4,7 @@
 #include "async.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <c10/core/GradMode.h>
 
 #include <sched.h>
@@ -15,6 +16,38 @@
 namespace prior {
 namespace {
 
+// Autocast is thread-local in libtorch, like grad mode: the state at the call is applied on the
+// worker for the op and restored after, since libuv reuses its threads.
+struct AutocastState {
+  static constexpr at::DeviceType kDevices[] = {at::kCPU, at::kCUDA};
+  bool enabled[2] = {false, false};
+  at::ScalarType dtype[2] = {at::kBFloat16, at::kHalf};
+
+  static AutocastState current() {
+    AutocastState s;
+    for (int i = 0; i < 2; ++i) {
+      s.enabled[i] = at::autocast::is_autocast_enabled(kDevices[i]);
+      s.dtype[i] = at::autocast::get_autocast_dtype(kDevices[i]);
+    }
+    return s;
+  }
+  void apply() const {
+    for (int i = 0; i < 2; ++i) {
+      at::autocast::set_autocast_enabled(kDevices[i], enabled[i]);
+      at::autocast::set_autocast_dtype(kDevices[i], dtype[i]);
+    }
+  }
+};
+
+struct AutocastGuard {
+  AutocastState saved = AutocastState::current();
+  explicit AutocastGuard(const AutocastState& wanted) { wanted.apply(); }
+  ~AutocastGuard() {
+    saved.apply();
+    at::autocast::clear_cache();
+  }
+};
+
 struct AsyncOp {
   napi_async_work work = nullptr;
   napi_deferred deferred = nullptr;
@@ -24,6 +57,7 @@ struct AsyncOp {
   std::vector<int64_t> versions;
   std::function<at::Tensor()> compute;
   bool gradEnabled = true;
+  AutocastState autocast;
   at::Tensor result;
   std::optional<ErrorInfo> error;
 };
@@ -67,6 +101,7 @@ void execute(napi_env, void* data) {
   at::init_num_threads();  // the intra-op thread count is per thread under OpenMP: use the global one
   try {
     c10::AutoGradMode grad(op->gradEnabled);  // grad mode is thread-local in libtorch
+    AutocastGuard autocast(op->autocast);
     op->result = op->compute();
   } catch (...) {
     op->error = currentError(op->op.c_str());
@@ -161,6 +196,7 @@ napi_value startAsync(const Args& a, std::vector<at::Tensor> inputs, std::functi
   for (const auto& t : op->inputs) op->versions.push_back(versionOf(t));
   op->compute = std::move(compute);
   op->gradEnabled = c10::GradMode::is_enabled();
+  op->autocast = AutocastState::current();
   napi_value promise, name;
   if (napi_create_promise(a.env, &op->deferred, &promise) != napi_ok) throw std::runtime_error("could not create a promise");
   napi_create_string_utf8(a.env, a.op, NAPI_AUTO_LENGTH, &name);

@@ -48,6 +48,21 @@ describe('autocast', () => {
     });
   });
 
+  it('carries into async ops started inside the scope, and not into later ones', async () => {
+    const x = torch.ones(8, 8);
+    // The scope itself stays synchronous: it starts the op, and the op carries the state.
+    let inside: Promise<torch.Tensor> | undefined;
+    optim.autocast({ deviceType: 'cpu', dtype: 'bfloat16' }, () => {
+      inside = torch.matmulAsync(x, x);
+    });
+    expect(optim.isAutocastEnabled('cpu')).toBe(false);
+    const outside = torch.matmulAsync(x, x);
+    expect((await inside!).dtype).toBe('bfloat16');
+    expect((await outside).dtype).toBe('float32');
+    // the worker thread's own state was restored: a later async op there is float32 again
+    expect((await torch.matmulAsync(x, x)).dtype).toBe('float32');
+  });
+
   it.runIf(!torch.cuda.isAvailable())('refuses CUDA without a GPU', () => {
     expect(() => optim.autocast({ deviceType: 'cuda' }, () => 0)).toThrow(/CUDA is not available/);
   });
