@@ -30,10 +30,14 @@ export type OptimizerMode = 'foreach' | 'fused';
 
 export type ParamState = Record<string, Tensor>;
 
-export interface OptimizerStateDict {
+/** A param group as saved: its hyperparameters (snake_case) and `params`, the parameter indices. */
+export type SavedParamGroup = Record<string, number | boolean | number[]>;
+
+// A type alias, not an interface, so that it is assignable to io's StateTree (checkpoints).
+export type OptimizerStateDict = {
   state: Record<string, ParamState>;
-  param_groups: Record<string, unknown>[];
-}
+  param_groups: SavedParamGroup[];
+};
 
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
@@ -122,7 +126,7 @@ export abstract class Optimizer<H extends BaseHyper> {
   stateDict(): OptimizerStateDict {
     const index = new Map<Tensor, number>();
     const paramGroups = this.paramGroups.map((g) => {
-      const out: Record<string, unknown> = {};
+      const out: SavedParamGroup = {};
       for (const [k, v] of Object.entries(g)) {
         if (k === 'params') continue;
         out[snake(k)] = Array.isArray(v) ? [...v] : v;
