@@ -1,0 +1,2 @@
+// Model families, each a namespace: `models.bert.BertModel`.
+export * as bert from './bert/index.js';
