@@ -1,2 +1,3 @@
 // Model families, each a namespace: `models.bert.BertModel`.
 export * as bert from './bert/index.js';
+export * as resnet from './resnet/index.js';
