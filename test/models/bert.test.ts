@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { load as loadSafetensors, readHeader } from '../../src/io/safetensors.js';
-import type { BertInputs, BertModel } from '../../src/models/bert/index.js';
-import { BERT_PRESETS, bertConfig, loadBertModel, parseBertConfig } from '../../src/models/bert/index.js';
+import type { BertInputs } from '../../src/models/bert/index.js';
+import { BERT_PRESETS, BertModel, bertConfig, loadBertModel, parseBertConfig } from '../../src/models/bert/index.js';
 import * as torch from '../../src/torch/index.js';
 import type { Tensor } from '../../src/torch/index.js';
 
@@ -100,6 +100,17 @@ describe('BertModel vs transformers', () => {
       expectClose(prefix, full.narrow(1, 0, 3), 'prefix');
     });
   });
+
+  it('dropout acts in train mode only', () => {
+    const inputs = { inputIds: get('enc_ids.input_ids') };
+    torch.noGrad(() => {
+      const a = models.encoder.train().call(inputs).lastHiddenState;
+      const b = models.encoder.call(inputs).lastHiddenState;
+      models.encoder.eval();
+      expect(a.allclose(b)).toBe(false);
+      expectClose(models.encoder.call(inputs).lastHiddenState, get('enc_ids.last_hidden_state'), 'eval again');
+    });
+  });
 });
 
 describe('loading', () => {
@@ -168,5 +179,11 @@ describe('configuration', () => {
     const base = bertConfig('bert-base', { num_hidden_layers: 8, is_decoder: true, add_cross_attention: true });
     expect(base).toMatchObject({ hidden_size: 768, num_attention_heads: 12, intermediate_size: 3072, num_hidden_layers: 8 });
     expect(() => bertConfig('bert-huge' as never)).toThrow(/unknown preset 'bert-huge'/);
+  });
+
+  it('bert-tiny has the 4,385,920 parameters of google/bert_uncased_L-2_H-128_A-2 (with pooler)', () => {
+    const model = new BertModel(bertConfig('bert-tiny'));
+    expect(model.parameters().reduce((n, p) => n + p.numel, 0)).toBe(4_385_920);
+    model.dispose();
   });
 });
