@@ -131,6 +131,19 @@ describe.each(['resnet18', 'resnet50'] as const)('%s', (name) => {
 });
 
 describe('ResNet', () => {
+  it("has torchvision's parameter counts (its model docs) for every depth, ResNet-34 included", () => {
+    const counts: [ResNetDepth, number][] = [
+      [18, 11_689_512],
+      [34, 21_797_672],
+      [50, 25_557_032],
+    ];
+    for (const [depth, expected] of counts) {
+      const m = new ResNet(depth);
+      expect(m.parameters().reduce((n, p) => n + p.numel, 0), `resnet${depth}`).toBe(expected);
+      m.dispose();
+    }
+  });
+
   it('derives the layer4 grid from the input size', () => {
     const m = new ResNet(18, { numClasses: null });
     expect(m.featureGrid(224)).toEqual([7, 7]);
