@@ -102,7 +102,70 @@ def case_adamw_bert(p):
     return run
 
 
+def maybe_autocast(bf16):
+    import contextlib
+
+    return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+def case_resnet50(p):
+    # The fixture script's plain-PyTorch torchvision ResNet (torchvision's wheel needs CUDA torch here).
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+    from gen_fixtures_models_resnet import resnet
+
+    model = resnet(50, in_channels=1).train()
+    model.fc = torch.nn.Identity()  # prior-ts's numClasses: null: pooled features, no fc
+    x = torch.randn(p["batch"], 1, p["size"], p["size"])
+
+    def run(n):
+        for _ in range(n):
+            model.zero_grad(set_to_none=True)
+            with maybe_autocast(p["bf16"]):
+                out = model(x)
+            out.float().sum().backward()
+
+    return run
+
+
+class Bert(torch.nn.Module):
+    # BERT-base in plain PyTorch: embeddings + post-LN encoder with erf GELU + pooler, the
+    # computation of transformers' BertModel (prior-ts's BertModel matches that to 1e-4).
+    def __init__(self, vocab, hidden=768, layers=12, heads=12, ffn=3072, positions=512):
+        super().__init__()
+        self.word = torch.nn.Embedding(vocab, hidden)
+        self.position = torch.nn.Embedding(positions, hidden)
+        self.token_type = torch.nn.Embedding(2, hidden)
+        self.norm = torch.nn.LayerNorm(hidden, eps=1e-12)
+        self.drop = torch.nn.Dropout(0.1)
+        layer = torch.nn.TransformerEncoderLayer(hidden, heads, ffn, dropout=0.1, activation="gelu", batch_first=True, layer_norm_eps=1e-12)
+        self.encoder = torch.nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.pooler = torch.nn.Linear(hidden, hidden)
+
+    def forward(self, ids):
+        pos = torch.arange(ids.shape[1])
+        h = self.drop(self.norm(self.word(ids) + self.position(pos) + self.token_type(torch.zeros_like(ids))))
+        h = self.encoder(h)
+        torch.tanh(self.pooler(h[:, 0]))
+        return h
+
+
+def case_bert_base(p):
+    model = Bert(30522).train()
+    ids = torch.randint(0, 30522, (p["batch"], p["tokens"]))
+
+    def run(n):
+        for _ in range(n):
+            model.zero_grad(set_to_none=True)
+            with maybe_autocast(p["bf16"]):
+                out = model(ids)
+            out.float().sum().backward()
+
+    return run
+
+
 CASES = {
+    "resnet50": case_resnet50,
+    "bert_base": case_bert_base,
     "add": case_add,
     "add_no_grad": case_add_no_grad,
     "matmul": case_matmul,

@@ -1,10 +1,10 @@
 // The benchmark cases: sizes, iteration counts and targets are defined here only and sent to
 // baseline.py with each request. The prior-ts loops are what a prior-ts user writes; the
 // PyTorch loops (baseline.py) are what a PyTorch user writes.
-import { optim, torch } from '../src/index.js';
+import { models, optim, torch } from '../src/index.js';
 import { IO_FILE_MB } from './io.js';
 
-export const SUITES = ['ops', 'matmul', 'memory', 'io', 'optim'] as const;
+export const SUITES = ['ops', 'matmul', 'memory', 'io', 'optim', 'models'] as const;
 export type Suite = (typeof SUITES)[number];
 
 /** Per-op cases measure binding overhead, where prior-ts should beat CPython's. */
@@ -78,6 +78,40 @@ function adamwLoop(params: BertConfig & { fused: number }): Loop {
   const opt = new optim.AdamW(ps, { lr: 1e-5, weightDecay: 1e-6, mode: params.fused ? 'fused' : 'foreach' });
   return (iters) => {
     for (let i = 0; i < iters; i++) opt.step();
+  };
+}
+
+/** Runs `forward` under CPU bf16 autocast when asked; backward stays outside, as in PyTorch. */
+function maybeAutocast<T>(bf16: number, forward: () => T): T {
+  return bf16 ? optim.autocast({ deviceType: 'cpu', dtype: 'bfloat16' }, forward) : forward();
+}
+
+/** ResNet-50 (PRIOR's 1-channel image encoder trunk) forward + backward in train mode. */
+function resnetLoop({ batch, size, bf16 }: { batch: number; size: number; bf16: number }): Loop {
+  const model = new models.resnet.ResNet(50, { inChannels: 1, numClasses: null });
+  const x = torch.keep(torch.randn(batch, 1, size, size));
+  return (iters) => {
+    for (let i = 0; i < iters; i++) {
+      torch.scope(() => {
+        model.zeroGrad();
+        maybeAutocast(bf16, () => model.call(x)).float().sum().backward();
+      });
+    }
+  };
+}
+
+/** BERT-base forward + backward in train mode (dropout on), batch x tokens of random ids. */
+function bertLoop({ batch, tokens, bf16 }: { batch: number; tokens: number; bf16: number }): Loop {
+  const config = models.bert.bertConfig('bert-base');
+  const model = new models.bert.BertModel(config);
+  const ids = torch.keep(torch.randint(0, BERT_BASE.vocab, [batch, tokens]));
+  return (iters) => {
+    for (let i = 0; i < iters; i++) {
+      torch.scope(() => {
+        model.zeroGrad();
+        maybeAutocast(bf16, () => model.call({ inputIds: ids }).lastHiddenState).float().sum().backward();
+      });
+    }
   };
 }
 
@@ -201,6 +235,28 @@ export const CASES: readonly Case[] = [
     iters: 1,
     target: DEFAULT_TARGET,
   },
+  ...[0, 1].flatMap((bf16) => [
+    timed({
+      name: `resnet50_fwd_bwd${bf16 ? '_bf16' : ''}`,
+      label: `ResNet-50 fwd+bwd, 4x1x224x224${bf16 ? ', bf16 autocast' : ''}`,
+      suite: 'models',
+      iters: 1,
+      target: 1.05,
+      baseline: 'resnet50',
+      params: { batch: 4, size: 224, bf16 },
+      setup: resnetLoop,
+    }),
+    timed({
+      name: `bert_base_fwd_bwd${bf16 ? '_bf16' : ''}`,
+      label: `BERT-base fwd+bwd, 4x256 tokens${bf16 ? ', bf16 autocast' : ''}`,
+      suite: 'models',
+      iters: 1,
+      target: 1.05,
+      baseline: 'bert_base',
+      params: { batch: 4, tokens: 256, bf16 },
+      setup: bertLoop,
+    }),
+  ]),
   timed({
     name: 'adamw_bert_foreach',
     label: 'AdamW step, BERT-base params (foreach)',

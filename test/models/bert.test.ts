@@ -181,6 +181,12 @@ describe('configuration', () => {
     expect(() => bertConfig('bert-huge' as never)).toThrow(/unknown preset 'bert-huge'/);
   });
 
+  it('bert-base has the 109,482,240 parameters of bert-base-uncased (with pooler)', () => {
+    const model = new BertModel(bertConfig('bert-base'));
+    expect(model.parameters().reduce((n, p) => n + p.numel, 0)).toBe(109_482_240);
+    model.dispose();
+  });
+
   it('bert-tiny has the 4,385,920 parameters of google/bert_uncased_L-2_H-128_A-2 (with pooler)', () => {
     const model = new BertModel(bertConfig('bert-tiny'));
     expect(model.parameters().reduce((n, p) => n + p.numel, 0)).toBe(4_385_920);

@@ -62,12 +62,14 @@ export function parseBertConfig(raw: unknown, source = 'BERT config'): BertConfi
 }
 
 /**
- * Size presets. `bert-tiny` is google/bert_uncased_L-2_H-128_A-2; `bert-base` is BERT-base with
- * the cased vocabulary (28996) of Bio_ClinicalBERT, the text encoder PRIOR uses.
+ * Size presets, both with the uncased 30522-token vocabulary the project ships
+ * (assets/vocab/bert-base-uncased.txt): `bert-tiny` is google/bert_uncased_L-2_H-128_A-2 and
+ * `bert-base` is bert-base-uncased. The paper's Bio_ClinicalBERT (cased, 28996 tokens) comes
+ * with its own config.json (loadBertModel).
  */
 export const BERT_PRESETS = {
   'bert-tiny': { vocab_size: 30522, hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 512 },
-  'bert-base': { vocab_size: 28996, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072 },
+  'bert-base': { vocab_size: 30522, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072 },
 } as const satisfies Record<string, BertConfigInput>;
 
 export type BertPreset = keyof typeof BERT_PRESETS;
