@@ -90,6 +90,12 @@ export function splitSentenceSpans(text: string): SentenceSpan[] {
 
 /** Where a sentence ends after the single full stop at `dot`, or null when it does not. */
 function periodCut(text: string, dot: number, cuts: ReadonlySet<number>): number | null {
+  // A closing quote or bracket right after the stop belongs to the sentence: 'called "stable."'.
+  if (/^["')\]]+(\s|$)/.test(text.slice(dot + 1))) {
+    let close = dot + 1;
+    while ('"\')]'.includes(text[close] ?? ' ')) close++;
+    return close;
+  }
   const next = text[dot + 1];
   const word = wordBefore(text, dot);
   const lower = word.toLowerCase();

@@ -98,6 +98,7 @@ describe('splitSentences rules', () => {
     ['missing space after the stop', 'Normal limits.The lungs are clear.', ['Normal limits.', 'The lungs are clear.']],
     ['XXXX placeholders', 'Normal chest x-XXXX. XXXX are intact.', ['Normal chest x-XXXX.', 'XXXX are intact.']],
     ['stray punctuation', 'No abnormality. . Effusion.. Clear.', ['No abnormality. .', 'Effusion..', 'Clear.']],
+    ['closing quote after the stop', 'Described as "stable." No change.', ['Described as "stable."', 'No change.']],
     ['no final punctuation', 'Chest. Severe osteoarthritis', ['Chest.', 'Severe osteoarthritis']],
     ['wrapped line is not a boundary', 'There is no\n pleural effusion. Clear.', ['There is no pleural effusion.', 'Clear.']],
     ['blank line', 'Lines and tubes unchanged\n\nNo pneumothorax', ['Lines and tubes unchanged', 'No pneumothorax']],
