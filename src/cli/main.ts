@@ -62,4 +62,55 @@ program
     runProfile(options, process.stdout);
   });
 
+const data = program.command('data').description('build pre-training dataset files and their splits');
+
+/** Loads src/cli/data.ts, validates the options with `schema` and runs; bad options exit with code 2. */
+async function dataAction(command: string, raw: Record<string, unknown>, run: (m: typeof import('./data.js'), raw: Record<string, unknown>) => void): Promise<void> {
+  const m = await import('./data.js');
+  try {
+    run(m, raw);
+  } catch (e) {
+    if (e instanceof RangeError && e.message.startsWith(`invalid options for 'prior data ${command}'`)) program.error(e.message, { exitCode: 2 });
+    throw e;
+  }
+}
+
+data
+  .command('split')
+  .description('patient-grouped train/val/test splits of a dataset file (DIR/train.json, val.json, test.json)')
+  .requiredOption('--dataset <file>', 'dataset JSON')
+  .requiredOption('--out <dir>', 'output folder')
+  .option('--val <fraction>', 'share of records for validation', '0.1')
+  .option('--test <fraction>', 'share of records for test', '0.1')
+  .option('--seed <n>', 'shuffle seed', '0')
+  .option('--group-duplicates', 'keep records with byte-identical images in one split', false)
+  .option('--strict', 'stop at the first malformed record instead of skipping it', false)
+  .option('--image-root <dir>', 'resolve relative image paths against this folder')
+  .action((raw: Record<string, unknown>) => dataAction('split', raw, (m, r) => m.runSplit(m.parseCliOptions(m.SplitCliOptions, r, 'split'))));
+
+data
+  .command('build-csv')
+  .description('dataset file from a table of image paths and report texts (the text becomes the findings)')
+  .requiredOption('--csv <file>', 'CSV table (image paths relative to its folder unless --image-root)')
+  .requiredOption('--image-col <name>', 'image path column')
+  .requiredOption('--text-col <name>', 'report text column')
+  .option('--label-col <name>', 'label column (class names)')
+  .option('--label-sep <sep>', 'separator between labels in one cell', ',')
+  .option('--drop-labels <list>', 'comma-separated placeholder labels to drop', 'todo,Unknown')
+  .option('--patient-col <name>', 'patient id column (default: each row is its own patient)')
+  .option('--key-col <name>', 'record key column (default: the image path)')
+  .option('--image-root <dir>', 'folder the image paths are relative to')
+  .option('--min-sentences <n>', 'skip texts with fewer sentences', '1')
+  .requiredOption('--out <file>', 'dataset JSON to write')
+  .action((raw: Record<string, unknown>) => dataAction('build-csv', raw, (m, r) => m.runBuildCsv(m.parseCliOptions(m.BuildCsvCliOptions, r, 'build-csv'))));
+
+data
+  .command('build-openi')
+  .description('dataset file from the Indiana University / Open-i XML reports (folder or .tgz)')
+  .requiredOption('--reports <dir|tgz>', 'report XML folder or archive (e.g. NLMCXR_reports.tgz)')
+  .requiredOption('--images <dir>', 'folder of images named <parentImage id>.png/.jpg')
+  .option('--min-sentences <n>', 'skip reports with fewer sentences', '1')
+  .requiredOption('--out <file>', 'dataset JSON to write')
+  .action((raw: Record<string, unknown>) => dataAction('build-openi', raw, (m, r) => m.runBuildOpenI(m.parseCliOptions(m.BuildOpenICliOptions, r, 'build-openi'))));
+
 await program.parseAsync();

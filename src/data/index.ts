@@ -9,3 +9,6 @@ export {
   type Encoding,
   type BatchEncoding,
 } from './tokenizer.js';
+export { readDatasetFile, writeDatasetFile, multiHot, DatasetFileError, type DatasetRecord, type DatasetFile, type ClassInfo, type ReadDatasetOptions } from './dataset-file.js';
+export { splitRecords, splitDatasetFile, type SplitOptions, type Splits } from './split.js';
+export { buildFromCsv, buildFromOpenI, type BuildResult, type BuildSummary } from './builders.js';

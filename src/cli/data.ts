@@ -1,0 +1,74 @@
+// `prior data ...`: dataset builders and splits. Options arrive as commander strings and are
+// validated here with zod, so that a bad value is reported before any file is touched.
+import { z } from 'zod';
+import { buildFromCsv, buildFromOpenI, type BuildResult, formatBuildSummary, type ProgressCallback, writeBuildResult } from '../data/builders.js';
+import { splitDatasetFile } from '../data/split.js';
+import { Progress, type ProgressStream } from './progress.js';
+
+const list = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter((v) => v !== ''));
+const fraction = z.coerce.number().min(0).max(0.9);
+
+export const SplitCliOptions = z.object({
+  dataset: z.string().min(1),
+  out: z.string().min(1),
+  val: fraction,
+  test: fraction,
+  seed: z.coerce.number().int().min(0).max(2 ** 32 - 1),
+  groupDuplicates: z.boolean().default(false),
+  strict: z.boolean().default(false),
+  imageRoot: z.string().min(1).optional(),
+});
+
+export const BuildCsvCliOptions = z.object({
+  csv: z.string().min(1),
+  imageCol: z.string().min(1),
+  textCol: z.string().min(1),
+  labelCol: z.string().min(1).optional(),
+  labelSep: z.string().min(1),
+  dropLabels: list,
+  patientCol: z.string().min(1).optional(),
+  keyCol: z.string().min(1).optional(),
+  imageRoot: z.string().min(1).optional(),
+  minSentences: z.coerce.number().int().min(0),
+  out: z.string().min(1),
+});
+
+export const BuildOpenICliOptions = z.object({
+  reports: z.string().min(1),
+  images: z.string().min(1),
+  minSentences: z.coerce.number().int().min(0),
+  out: z.string().min(1),
+});
+
+/** Validates raw commander options; the error names the command and every bad option. */
+export function parseCliOptions<S extends z.ZodType>(schema: S, raw: unknown, command: string): z.infer<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new RangeError(`invalid options for 'prior data ${command}':\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Runs a builder with a progress line on `err`, writes its file and prints its summary on `out`. */
+function runBuild(build: (p: ProgressCallback) => BuildResult, file: string, out: ProgressStream, err: ProgressStream): BuildResult {
+  let progress: Progress | undefined;
+  const result = build((done, total) => {
+    progress ??= new Progress({ total, unit: 'studies', stream: err });
+    progress.update(done);
+  });
+  writeBuildResult(file, result);
+  out.write(`${formatBuildSummary(result.summary, file)}\n`);
+  return result;
+}
+
+export function runBuildCsv(o: z.infer<typeof BuildCsvCliOptions>, out: ProgressStream = process.stdout, err: ProgressStream = process.stderr): BuildResult {
+  return runBuild((p) => buildFromCsv(o, p), o.out, out, err);
+}
+
+export function runBuildOpenI(o: z.infer<typeof BuildOpenICliOptions>, out: ProgressStream = process.stdout, err: ProgressStream = process.stderr): BuildResult {
+  return runBuild((p) => buildFromOpenI(o, p), o.out, out, err);
+}
+
+export function runSplit(o: z.infer<typeof SplitCliOptions>, out: ProgressStream = process.stdout): void {
+  const read = o.imageRoot === undefined ? { strict: o.strict } : { strict: o.strict, imageRoot: o.imageRoot };
+  const s = splitDatasetFile(o.dataset, o.out, o, read);
+  out.write(`train ${s.train.length}, val ${s.val.length}, test ${s.test.length} -> ${o.out}\n`);
+}
