@@ -35,6 +35,7 @@ function rng(seed: number): () => number {
 function groupRecords(records: readonly DatasetRecord[], groupDuplicates: boolean): number[][] {
   const parent = records.map((_, i) => i);
   const find = (i: number): number => {
+    // Path halving: each step points i at its grandparent.
     while (parent[i] !== i) i = parent[i] = parent[parent[i] ?? i] ?? i;
     return i;
   };
@@ -51,7 +52,9 @@ function groupRecords(records: readonly DatasetRecord[], groupDuplicates: boolea
   const groups = new Map<number, number[]>();
   records.forEach((_, i) => {
     const root = find(i);
-    groups.set(root, [...(groups.get(root) ?? []), i]);
+    const group = groups.get(root);
+    if (group === undefined) groups.set(root, [i]);
+    else group.push(i);
   });
   return [...groups.values()];
 }
