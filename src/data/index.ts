@@ -1,4 +1,4 @@
-// Data pipeline, exported as `data`: report tokenization (dataset builders come later).
+// Data pipeline, exported as `data`: report tokenization, sentence splitting, the dataset file, splits and builders.
 export {
   BertTokenizer,
   TokenizerError,
@@ -12,3 +12,4 @@ export {
 export { readDatasetFile, writeDatasetFile, multiHot, DatasetFileError, type DatasetRecord, type DatasetFile, type ClassInfo, type ReadDatasetOptions } from './dataset-file.js';
 export { splitRecords, splitDatasetFile, type SplitOptions, type Splits } from './split.js';
 export { buildFromCsv, buildFromOpenI, type BuildResult, type BuildSummary } from './builders.js';
+export { splitSentences, splitSentenceSpans, cleanSentence, PRIOR_MIN_SENTENCES } from './sentences.js';
