@@ -6,47 +6,11 @@ import { Module } from './module.js';
 /** A module from tensor to tensor: what Sequential chains. */
 export type TensorModule = Module<[Tensor], Tensor>;
 
-/** Runs its modules in order, each on the previous one's output; they are named '0', '1', ... */
-export class Sequential extends Module<[Tensor], Tensor> {
-  private readonly layers: TensorModule[] = [];
-
-  constructor(...modules: TensorModule[]) {
-    super();
-    for (const m of modules) this.append(m);
-  }
-
-  append(module: TensorModule): this {
-    this.layers.push(this.registerModule(String(this.layers.length), module));
-    return this;
-  }
-
-  get length(): number {
-    return this.layers.length;
-  }
-
-  /** The module at `index` (negative counts from the end). */
-  at(index: number): TensorModule {
-    const m = this.layers.at(index);
-    if (m === undefined) throw new RangeError(`Sequential: index ${index} is out of range for ${this.layers.length} modules`);
-    return m;
-  }
-
-  [Symbol.iterator](): Iterator<TensorModule> {
-    return this.layers[Symbol.iterator]();
-  }
-
-  forward(x: Tensor): Tensor {
-    let out = x;
-    for (const m of this.layers) out = m.call(out);
-    return out;
-  }
-}
-
-/** A list of registered submodules, named '0', '1', ...; iterate it in the owner's forward. */
-export class ModuleList<M extends Module = Module> extends Module<[], never> {
+/** What Sequential and ModuleList share: submodules registered in order as '0', '1', ... */
+abstract class IndexedModules<M extends Module, In extends unknown[], Out> extends Module<In, Out> {
   private readonly items: M[] = [];
 
-  constructor(modules: Iterable<M> = []) {
+  protected constructor(modules: Iterable<M>) {
     super();
     for (const m of modules) this.append(m);
   }
@@ -63,12 +27,32 @@ export class ModuleList<M extends Module = Module> extends Module<[], never> {
   /** The module at `index` (negative counts from the end). */
   at(index: number): M {
     const m = this.items.at(index);
-    if (m === undefined) throw new RangeError(`ModuleList: index ${index} is out of range for ${this.items.length} modules`);
+    if (m === undefined) throw new RangeError(`${this.constructor.name}: index ${index} is out of range for ${this.items.length} modules`);
     return m;
   }
 
   [Symbol.iterator](): Iterator<M> {
     return this.items[Symbol.iterator]();
+  }
+}
+
+/** Runs its modules in order, each on the previous one's output; they are named '0', '1', ... */
+export class Sequential extends IndexedModules<TensorModule, [Tensor], Tensor> {
+  constructor(...modules: TensorModule[]) {
+    super(modules);
+  }
+
+  forward(x: Tensor): Tensor {
+    let out = x;
+    for (const m of this) out = m.call(out);
+    return out;
+  }
+}
+
+/** A list of registered submodules, named '0', '1', ...; iterate it in the owner's forward. */
+export class ModuleList<M extends Module = Module> extends IndexedModules<M, [], never> {
+  constructor(modules: Iterable<M> = []) {
+    super(modules);
   }
 
   forward(): never {
