@@ -108,6 +108,18 @@ def maybe_autocast(bf16):
     return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
 
+def fwd_bwd_loop(model, x, bf16):
+    # One training step's compute: forward (under bf16 autocast if asked), backward of the sum.
+    def run(n):
+        for _ in range(n):
+            model.zero_grad(set_to_none=True)
+            with maybe_autocast(bf16):
+                out = model(x)
+            out.float().sum().backward()
+
+    return run
+
+
 def case_resnet50(p):
     # The fixture script's plain-PyTorch torchvision ResNet (torchvision's wheel needs CUDA torch here).
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
@@ -115,16 +127,7 @@ def case_resnet50(p):
 
     model = resnet(50, in_channels=1).train()
     model.fc = torch.nn.Identity()  # prior-ts's numClasses: null: pooled features, no fc
-    x = torch.randn(p["batch"], 1, p["size"], p["size"])
-
-    def run(n):
-        for _ in range(n):
-            model.zero_grad(set_to_none=True)
-            with maybe_autocast(p["bf16"]):
-                out = model(x)
-            out.float().sum().backward()
-
-    return run
+    return fwd_bwd_loop(model, torch.randn(p["batch"], 1, p["size"], p["size"]), p["bf16"])
 
 
 class Bert(torch.nn.Module):
@@ -151,16 +154,7 @@ class Bert(torch.nn.Module):
 
 def case_bert_base(p):
     model = Bert(30522).train()
-    ids = torch.randint(0, 30522, (p["batch"], p["tokens"]))
-
-    def run(n):
-        for _ in range(n):
-            model.zero_grad(set_to_none=True)
-            with maybe_autocast(p["bf16"]):
-                out = model(ids)
-            out.float().sum().backward()
-
-    return run
+    return fwd_bwd_loop(model, torch.randint(0, 30522, (p["batch"], p["tokens"])), p["bf16"])
 
 
 CASES = {

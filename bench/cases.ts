@@ -86,33 +86,30 @@ function maybeAutocast<T>(bf16: number, forward: () => T): T {
   return bf16 ? optim.autocast({ deviceType: 'cpu', dtype: 'bfloat16' }, forward) : forward();
 }
 
-/** ResNet-50 (PRIOR's 1-channel image encoder trunk) forward + backward in train mode. */
-function resnetLoop({ batch, size, bf16 }: { batch: number; size: number; bf16: number }): Loop {
-  const model = new models.resnet.ResNet(50, { inChannels: 1, numClasses: null });
-  const x = torch.keep(torch.randn(batch, 1, size, size));
+/** One training step's compute: forward (under bf16 autocast if asked), backward of the sum. */
+function fwdBwdLoop(model: { zeroGrad(): void }, forward: () => torch.Tensor, bf16: number): Loop {
   return (iters) => {
     for (let i = 0; i < iters; i++) {
       torch.scope(() => {
         model.zeroGrad();
-        maybeAutocast(bf16, () => model.call(x)).float().sum().backward();
+        maybeAutocast(bf16, forward).float().sum().backward();
       });
     }
   };
 }
 
+/** ResNet-50 (PRIOR's 1-channel image encoder trunk) forward + backward in train mode. */
+function resnetLoop({ batch, size, bf16 }: { batch: number; size: number; bf16: number }): Loop {
+  const model = new models.resnet.ResNet(50, { inChannels: 1, numClasses: null });
+  const x = torch.keep(torch.randn(batch, 1, size, size));
+  return fwdBwdLoop(model, () => model.call(x), bf16);
+}
+
 /** BERT-base forward + backward in train mode (dropout on), batch x tokens of random ids. */
 function bertLoop({ batch, tokens, bf16 }: { batch: number; tokens: number; bf16: number }): Loop {
-  const config = models.bert.bertConfig('bert-base');
-  const model = new models.bert.BertModel(config);
+  const model = new models.bert.BertModel(models.bert.bertConfig('bert-base'));
   const ids = torch.keep(torch.randint(0, BERT_BASE.vocab, [batch, tokens]));
-  return (iters) => {
-    for (let i = 0; i < iters; i++) {
-      torch.scope(() => {
-        model.zeroGrad();
-        maybeAutocast(bf16, () => model.call({ inputIds: ids }).lastHiddenState).float().sum().backward();
-      });
-    }
-  };
+  return fwdBwdLoop(model, () => model.call({ inputIds: ids }).lastHiddenState, bf16);
 }
 
 function addLoop(): Loop {

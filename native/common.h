@@ -109,8 +109,6 @@ class Args {
   c10::Device device(size_t i) const;
   int64_t reduction(size_t i) const;
   TensorOptionsArg tensorOptions(size_t i) const;
-  // Tensor.to(...) accepts a dtype name or a device string in one position.
-  bool isDtypeName(size_t i) const;
 
   napi_value ret(at::Tensor t) const { return wrapTensor(env, std::move(t)); }
   napi_value ret(const std::vector<at::Tensor>& ts) const;

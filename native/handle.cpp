@@ -420,17 +420,6 @@ at::ScalarType Args::dtype(size_t i) const {
   return parseDtype(string(i));
 }
 
-bool Args::isDtypeName(size_t i) const {
-  napi_valuetype type;
-  if (i >= argc || napi_typeof(env, argv[i], &type) != napi_ok || type != napi_string) return false;
-  try {
-    parseDtype(string(i));
-    return true;
-  } catch (const ArgError&) {
-    return false;
-  }
-}
-
 c10::Device Args::device(size_t i) const {
   napi_valuetype type;
   if (i >= argc || napi_typeof(env, argv[i], &type) != napi_ok || type != napi_string) bad(i, "a device string ('cpu', 'cuda', 'cuda:N')");
