@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { buildFromCsv, buildFromOpenI, type BuildResult, formatBuildSummary, type ProgressCallback, writeBuildResult } from '../data/builders.js';
 import { splitDatasetFile } from '../data/split.js';
-import { Progress, type ProgressStream } from './progress.js';
+import { Progress, type ProgressStream } from '../util/progress.js';
 
 const list = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter((v) => v !== ''));
 const fraction = z.coerce.number().min(0).max(0.9);

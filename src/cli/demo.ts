@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
-import { Progress, type ProgressStream } from './progress.js';
+import { Progress, type ProgressStream } from '../util/progress.js';
 
 // Defaults live with the command line (src/cli/main.ts); here every option is required.
 export const DemoOptions = z.object({

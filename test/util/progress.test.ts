@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Progress, formatDuration, formatRate, renderProgress } from '../../src/cli/progress.js';
+import { Progress, formatDuration, formatRate, renderProgress } from '../../src/util/progress.js';
 
 /** A stream that records writes, and a clock the test moves by hand. */
 function harness(isTTY: boolean) {
