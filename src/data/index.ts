@@ -13,3 +13,4 @@ export { readDatasetFile, writeDatasetFile, multiHot, DatasetFileError, type Dat
 export { splitRecords, splitDatasetFile, type SplitOptions, type Splits } from './split.js';
 export { buildFromCsv, buildFromOpenI, type BuildResult, type BuildSummary } from './builders.js';
 export { splitSentences, splitSentenceSpans, cleanSentence, PRIOR_MIN_SENTENCES } from './sentences.js';
+export { disposeBatch, type PriorBatch } from './batch.js';
