@@ -14,3 +14,4 @@ export { splitRecords, splitDatasetFile, type SplitOptions, type Splits } from '
 export { buildFromCsv, buildFromOpenI, type BuildResult, type BuildSummary } from './builders.js';
 export { splitSentences, splitSentenceSpans, cleanSentence, PRIOR_MIN_SENTENCES } from './sentences.js';
 export { disposeBatch, type PriorBatch } from './batch.js';
+export { encodePriorSentences, priorText, reportSentences, isBlankReport, TEXT_JOINS, type TextJoin, type PriorText, type PriorTextOptions } from './prior-text.js';
