@@ -10,6 +10,28 @@ export interface AttentionPool2dOptions extends FactoryOptions {
   outputDim?: number;
 }
 
+/** The four projections of a CLIP-style attention pool. */
+export interface PoolProjections {
+  qProj: Linear;
+  kProj: Linear;
+  vProj: Linear;
+  cProj: Linear;
+}
+
+/**
+ * Multi-head attention of token 0 over all `tokens` [B, S, C], then c_proj: [B, C_out]. Only
+ * output token 0 is kept by CLIP-style pools, so only query 0 is projected. `keyMask` bool
+ * [B, S] (true = may attend) leaves padding out.
+ */
+export function firstTokenAttention(p: PoolProjections, tokens: Tensor, numHeads: number, keyMask?: Tensor): Tensor {
+  const [batch, , width] = tokens.shape as [number, number, number];
+  const heads = (t: Tensor): Tensor => t.reshape(batch, -1, numHeads, width / numHeads).transpose(1, 2);
+  const q = heads(p.qProj.call(tokens.narrow(1, 0, 1)));
+  const attnMask = keyMask ? keyMask.reshape(batch, 1, 1, -1) : null;
+  const attended = scaledDotProductAttention(q, heads(p.kProj.call(tokens)), heads(p.vProj.call(tokens)), { attnMask });
+  return p.cProj.call(attended.transpose(1, 2).reshape(batch, width));
+}
+
 export class AttentionPool2d extends Module<[Tensor], Tensor> {
   /** [H·W + 1, width]: one row per token, the pooled (mean) token first. */
   readonly positionalEmbedding: Tensor;
@@ -47,14 +69,9 @@ export class AttentionPool2d extends Module<[Tensor], Tensor> {
     if (x.dim() !== 4 || x.size(1) !== this.width || x.size(2) !== h || x.size(3) !== w) {
       throw new RangeError(`AttentionPool2d: expected input [B, ${this.width}, ${h}, ${w}] (the grid it was built for), got [${x.shape.join(', ')}]`);
     }
-    const batch = x.size(0);
     const spatial = x.flatten(2).transpose(1, 2); // [B, H·W, C], row-major positions
     const tokens = cat([spatial.mean([1], true), spatial], 1).add(this.positionalEmbedding);
-    const heads = (t: Tensor): Tensor => t.reshape(batch, -1, this.numHeads, this.headDim).transpose(1, 2);
-    // Only output token 0 is used, so only query 0 is projected.
-    const q = heads(this.qProj.call(tokens.narrow(1, 0, 1)));
-    const attended = scaledDotProductAttention(q, heads(this.kProj.call(tokens)), heads(this.vProj.call(tokens)));
-    return this.cProj.call(attended.transpose(1, 2).reshape(batch, this.width));
+    return firstTokenAttention(this, tokens, this.numHeads);
   }
 
   protected override extraRepr(): string {
