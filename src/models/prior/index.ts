@@ -1,6 +1,13 @@
-// PRIOR's model parts: sentence gathering, the heads, the sentence prototype bank, the losses,
-// the matching, the decoders and the assembled model.
+// PRIOR (ICCV 2023): configuration, heads, sentence prototype bank, decoders, losses and the
+// whole model with its stage steps and zero-shot scoring.
+export * from './config.js';
+export * from './matching.js';
 export * from './gather.js';
 export * from './sentence-pool.js';
 export * from './local-attention.js';
 export * from './heads.js';
+export * from './spb.js';
+export * from './losses.js';
+export * from './image-decoder.js';
+export * from './sentence-decoder.js';
+export * from './prior.js';
