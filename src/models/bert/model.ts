@@ -248,6 +248,11 @@ export class BertPooler extends Module<[Tensor], Tensor> {
 export interface BertModelOptions {
   /** HF's `add_pooling_layer` (default true). */
   addPoolingLayer?: boolean;
+  /**
+   * Causal self-attention (default: `config.is_decoder`, as HF). False gives a decoder with
+   * cross-attention but bidirectional self-attention (PRIOR's intended sentence decoder, B4).
+   */
+  causal?: boolean;
 }
 
 /**
@@ -259,12 +264,14 @@ export class BertModel extends Module<[BertInputs], BertOutput> {
   readonly embeddings: BertEmbeddings;
   readonly encoder: BertEncoder;
   readonly pooler: BertPooler | null;
+  readonly causal: boolean;
 
   constructor(
     readonly config: BertConfig,
-    { addPoolingLayer = true }: BertModelOptions = {},
+    { addPoolingLayer = true, causal = config.is_decoder }: BertModelOptions = {},
   ) {
     super();
+    this.causal = causal;
     this.embeddings = this.registerModule('embeddings', new BertEmbeddings(config));
     this.encoder = this.registerModule('encoder', new BertEncoder(config));
     this.pooler = this.registerModule('pooler', addPoolingLayer ? new BertPooler(config) : null);
@@ -334,7 +341,7 @@ export class BertModel extends Module<[BertInputs], BertOutput> {
     const [batch, length] = hidden.shape as [number, number, number];
     if (attentionMask !== undefined) checkMask('attentionMask', attentionMask, batch, length);
     let keep: Tensor | null = attentionMask?.to({ dtype: hidden.dtype }).view(batch, 1, 1, length) ?? null;
-    if (this.config.is_decoder) {
+    if (this.causal) {
       const causal = ones(length, length, { dtype: hidden.dtype, device: hidden.device as DeviceLike }).tril();
       keep = keep === null ? causal : keep.mul(causal);
     }
@@ -343,6 +350,6 @@ export class BertModel extends Module<[BertInputs], BertOutput> {
 
   protected override extraRepr(): string {
     const c = this.config;
-    return `layers=${c.num_hidden_layers}, hidden=${c.hidden_size}, heads=${c.num_attention_heads}${c.is_decoder ? ', decoder' : ''}`;
+    return `layers=${c.num_hidden_layers}, hidden=${c.hidden_size}, heads=${c.num_attention_heads}${c.is_decoder ? ', decoder' : ''}${this.causal ? ', causal' : ''}`;
   }
 }
