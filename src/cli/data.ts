@@ -2,6 +2,7 @@
 // validated here with zod, so that a bad value is reported before any file is touched.
 import { z } from 'zod';
 import { buildFromCsv, buildFromOpenI, type BuildResult, formatBuildSummary, type ProgressCallback, writeBuildResult } from '../data/builders.js';
+import { buildFromMimic } from '../data/mimic.js';
 import { splitDatasetFile } from '../data/split.js';
 import { Progress, type ProgressStream } from '../util/progress.js';
 
@@ -40,6 +41,17 @@ export const BuildOpenICliOptions = z.object({
   out: z.string().min(1),
 });
 
+export const BuildMimicCliOptions = z.object({
+  images: z.string().min(1),
+  reports: z.string().min(1),
+  meta: z.string().min(1),
+  out: z.string().min(1),
+  minSentences: z.coerce.number().int().min(0),
+  mode: z.enum(['jpg', 'dicom']),
+  views: list.pipe(z.array(z.string()).min(1)),
+  strict: z.boolean().default(false),
+});
+
 /** Validates raw commander options; the error names the command and every bad option. */
 export function parseCliOptions<S extends z.ZodType>(schema: S, raw: unknown, command: string): z.infer<S> {
   const parsed = schema.safeParse(raw);
@@ -65,6 +77,19 @@ export function runBuildCsv(o: z.infer<typeof BuildCsvCliOptions>, out: Progress
 
 export function runBuildOpenI(o: z.infer<typeof BuildOpenICliOptions>, out: ProgressStream = process.stdout, err: ProgressStream = process.stderr): BuildResult {
   return runBuild((p) => buildFromOpenI(o, p), o.out, out, err);
+}
+
+/** The first few missing report paths go to `err`; the summary counts them all. */
+export function runBuildMimic(o: z.infer<typeof BuildMimicCliOptions>, out: ProgressStream = process.stdout, err: ProgressStream = process.stderr): BuildResult {
+  let missing: string[] = [];
+  const result = runBuild((p) => {
+    const r = buildFromMimic({ imagesDir: o.images, reportsDir: o.reports, metaCsv: o.meta, minSentences: o.minSentences, mode: o.mode, views: o.views, strict: o.strict }, p);
+    missing = r.missingReports;
+    return r;
+  }, o.out, out, err);
+  const shown = missing.slice(0, 10).map((m) => `no report: ${m}\n`).join('');
+  if (shown !== '') err.write(`${shown}${missing.length > 10 ? `... and ${missing.length - 10} more\n` : ''}`);
+  return result;
 }
 
 export function runSplit(o: z.infer<typeof SplitCliOptions>, out: ProgressStream = process.stdout): void {

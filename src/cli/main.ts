@@ -113,4 +113,17 @@ data
   .requiredOption('--out <file>', 'dataset JSON to write')
   .action((raw: Record<string, unknown>) => dataAction('build-openi', raw, (m, r) => m.runBuildOpenI(m.parseCliOptions(m.BuildOpenICliOptions, r, 'build-openi'))));
 
+data
+  .command('build-mimic')
+  .description('dataset file from MIMIC-CXR(-JPG): frontal images, report impression + findings (spec 3.1)')
+  .requiredOption('--images <dir>', 'image tree files/ folder (pXX/pXXXXXXXX/sXXXXXXXX/*.jpg)')
+  .requiredOption('--reports <dir>', 'report tree files/ folder (pXX/pXXXXXXXX/sXXXXXXXX.txt)')
+  .requiredOption('--meta <csv>', 'metadata CSV, plain or .gz (columns dicom_id, ViewPosition)')
+  .requiredOption('--out <file>', 'dataset JSON to write')
+  .option('--min-sentences <n>', 'skip studies with fewer impression + findings sentences', '4')
+  .option('--mode <jpg|dicom>', 'image files: *.jpg (MIMIC-CXR-JPG) or *.dcm (MIMIC-CXR)', 'jpg')
+  .option('--views <list>', 'comma-separated ViewPosition values kept', 'PA,AP')
+  .option('--strict', 'stop at a missing report or an image without metadata instead of skipping', false)
+  .action((raw: Record<string, unknown>) => dataAction('build-mimic', raw, (m, r) => m.runBuildMimic(m.parseCliOptions(m.BuildMimicCliOptions, r, 'build-mimic'))));
+
 await program.parseAsync();

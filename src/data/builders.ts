@@ -24,7 +24,7 @@ export interface BuildResult {
 export type ProgressCallback = (done: number, total: number) => void;
 
 /** Collects records and skip reasons while a builder walks its source. */
-class Collector {
+export class Collector {
   readonly records: DatasetRecord[] = [];
   private readonly keys = new Set<string>();
   readonly summary: BuildSummary = { read: 0, kept: 0, skipped: {} };
@@ -42,7 +42,7 @@ class Collector {
 }
 
 /** Sentences of the impression and findings texts, or a skip reason when there are too few. */
-function sectionsOf(report: string, impression: string, findings: string, minSentences: number): Pick<DatasetRecord, 'impression' | 'findings'> | string {
+export function sectionsOf(report: string, impression: string, findings: string, minSentences: number): Pick<DatasetRecord, 'impression' | 'findings'> | string {
   const imp = impression.trim() === '' ? [] : splitSentences(impression);
   const fin = findings.trim() === '' ? [] : splitSentences(findings);
   if (imp.length + fin.length < minSentences) return `fewer than ${minSentences} sentences`;

@@ -15,3 +15,4 @@ export { buildFromCsv, buildFromOpenI, type BuildResult, type BuildSummary } fro
 export { splitSentences, splitSentenceSpans, cleanSentence, PRIOR_MIN_SENTENCES } from './sentences.js';
 export { disposeBatch, type PriorBatch } from './batch.js';
 export { encodePriorSentences, priorText, reportSentences, isBlankReport, TEXT_JOINS, type TextJoin, type PriorText, type PriorTextOptions } from './prior-text.js';
+export { extractSections, normaliseSectionName, buildFromMimic, readViewPositions, type ReportSections, type MimicBuildOptions, type MimicBuildResult, type MimicImageMode } from './mimic.js';
