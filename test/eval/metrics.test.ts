@@ -23,8 +23,10 @@ import {
   meanDice,
   nms,
   precisionRecallAtK,
+  rankCandidates,
   rocAucScore,
   rocCurve,
+  topCandidates,
 } from '../../src/eval/index.js';
 import type { Box, ImageDetections, ImageGroundTruth } from '../../src/eval/index.js';
 
@@ -223,6 +225,16 @@ describe('retrieval', () => {
     expect(r.recallAtK[3]).toBe((1 + 0) / 2);
     expect(r.recallAtK[4]).toBe(1);
     expect(r.nQueriesWithoutRelevant).toBe(0);
+  });
+
+  it('the top-K selection is the prefix of the full stable ranking', () => {
+    for (const c of fx.retrieval) {
+      const scores = nums(c.scores);
+      for (let q = 0; q < c.nQueries; q++) {
+        const full = Array.from(rankCandidates(scores, c.nCandidates, q));
+        for (const k of [1, 3, 10, c.nCandidates + 2]) expect(Array.from(topCandidates(scores, c.nCandidates, q, k))).toEqual(full.slice(0, k));
+      }
+    }
   });
 
   it('rejects a wrong score shape', () => {

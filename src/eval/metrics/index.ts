@@ -28,6 +28,7 @@ export {
   classRetrieval,
   instanceRetrieval,
   rankCandidates,
+  topCandidates,
   DEFAULT_KS,
   type ScoreMatrix,
   type RetrievalResult,

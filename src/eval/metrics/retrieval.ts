@@ -31,6 +31,29 @@ export function rankCandidates(scores: ScoreMatrix, nCandidates: number, query: 
   return order;
 }
 
+/** The first k entries of rankCandidates (same order), by insertion into a short sorted list: O(n k). */
+export function topCandidates(scores: ScoreMatrix, nCandidates: number, query: number, k: number): Int32Array {
+  const base = query * nCandidates;
+  const size = Math.min(k, nCandidates);
+  const top = new Int32Array(size);
+  const topScore = new Float64Array(size);
+  let filled = 0;
+  for (let j = 0; j < nCandidates; j++) {
+    const s = scores[base + j]!;
+    // Candidates arrive in index order, so an equal score never displaces an earlier one.
+    if (filled === size && !(s > topScore[size - 1]!)) continue;
+    let pos = filled < size ? filled++ : size - 1;
+    while (pos > 0 && s > topScore[pos - 1]!) {
+      top[pos] = top[pos - 1]!;
+      topScore[pos] = topScore[pos - 1]!;
+      pos--;
+    }
+    top[pos] = j;
+    topScore[pos] = s;
+  }
+  return top;
+}
+
 function checkScores(fn: string, scores: ScoreMatrix, nQueries: number, nCandidates: number): void {
   if (!Number.isInteger(nQueries) || !Number.isInteger(nCandidates) || nQueries < 0 || nCandidates < 1) {
     throw new Error(`${fn}: shape must be [nQueries >= 0, nCandidates >= 1], got [${nQueries}, ${nCandidates}]`);
@@ -65,11 +88,11 @@ export function retrievalAtK(
   const maxK = Math.max(...ks);
   let withRelevant = 0;
   for (let q = 0; q < nQueries; q++) {
-    const order = rankCandidates(scores, nCandidates, q);
+    const order = topCandidates(scores, nCandidates, q, maxK);
     const total = nRelevant(q);
     // hitsAt[k] = relevant among the first k ranked candidates.
     const hitsAt = new Int32Array(maxK + 1);
-    for (let r = 0; r < maxK; r++) hitsAt[r + 1] = hitsAt[r]! + (r < nCandidates && isRelevant(q, order[r]!) ? 1 : 0);
+    for (let r = 0; r < maxK; r++) hitsAt[r + 1] = hitsAt[r]! + (r < order.length && isRelevant(q, order[r]!) ? 1 : 0);
     if (total > 0) withRelevant++;
     for (const k of ks) {
       precisionSum.set(k, precisionSum.get(k)! + hitsAt[k]! / k);

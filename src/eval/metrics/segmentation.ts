@@ -13,13 +13,16 @@ export interface DiceOptions {
   threshold?: number;
 }
 
-function isForeground(mask: Mask, i: number, threshold: number): boolean {
-  return mask instanceof Uint8Array ? mask[i] !== 0 : mask[i]! > threshold;
-}
-
-/** Float32 maps compare against the threshold rounded to float32, as `probs > t` does in PyTorch. */
-function thresholdFor(mask: Mask, threshold: number): number {
-  return mask instanceof Float32Array ? Math.fround(threshold) : threshold;
+/** Foreground flags of a mask. Float32 maps compare against the threshold rounded to float32, as `probs > t` does in PyTorch. */
+function foreground(mask: Mask, threshold: number): Uint8Array {
+  const out = new Uint8Array(mask.length);
+  if (mask instanceof Uint8Array) {
+    for (let i = 0; i < mask.length; i++) out[i] = mask[i] !== 0 ? 1 : 0;
+  } else {
+    const t = mask instanceof Float32Array ? Math.fround(threshold) : threshold;
+    for (let i = 0; i < mask.length; i++) out[i] = mask[i]! > t ? 1 : 0;
+  }
+  return out;
 }
 
 /** 2|P ∩ T| / (|P| + |T|) for one image. */
@@ -28,17 +31,15 @@ export function dice(pred: Mask, target: Mask, options: DiceOptions = {}): numbe
     throw new Error(`dice: prediction has ${pred.length} pixels but target has ${target.length}`);
   }
   const threshold = options.threshold ?? 0.5;
-  const predThreshold = thresholdFor(pred, threshold);
-  const targetThreshold = thresholdFor(target, threshold);
+  const a = foreground(pred, threshold);
+  const b = foreground(target, threshold);
   let inter = 0;
   let p = 0;
   let t = 0;
-  for (let i = 0; i < pred.length; i++) {
-    const a = isForeground(pred, i, predThreshold);
-    const b = isForeground(target, i, targetThreshold);
-    if (a) p++;
-    if (b) t++;
-    if (a && b) inter++;
+  for (let i = 0; i < a.length; i++) {
+    p += a[i]!;
+    t += b[i]!;
+    inter += a[i]! & b[i]!;
   }
   return p + t === 0 ? 1 : (2 * inter) / (p + t);
 }
