@@ -126,4 +126,32 @@ data
   .option('--strict', 'stop at a missing report or an image without metadata instead of skipping', false)
   .action((raw: Record<string, unknown>) => dataAction('build-mimic', raw, (m, r) => m.runBuildMimic(m.parseCliOptions(m.BuildMimicCliOptions, r, 'build-mimic'))));
 
+program
+  .command('train')
+  .description('pre-train PRIOR through its three stages (default: the tiny preset on data/synth/, generated when missing)')
+  .option('--config <file>', 'JSON config merged over the preset')
+  .option('--set <key.path=value>', 'override one config value (JSON or a string); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--preset <name>', 'tiny or paper (default tiny)')
+  .option('--out <dir>', 'run directory (default runs/<time>-<preset>)')
+  .option('--resume <dir>', "continue a run exactly from its latest checkpoint, with its config.json")
+  .action(async (raw: Record<string, unknown>) => {
+    const { parseTrainCliOptions, runTrain } = await import('./train.js');
+    const { ConfigError } = await import('../train/config.js');
+    try {
+      process.exitCode = await runTrain(parseTrainCliOptions(raw));
+    } catch (e) {
+      if (e instanceof ConfigError) program.error(e.message, { exitCode: 2 });
+      throw e;
+    }
+  });
+
+program
+  .command('plot')
+  .description("draw a run's losses.png (every loss term and the LR over steps) from its metrics.jsonl")
+  .argument('<run-dir>', 'run directory')
+  .action(async (runDir: string) => {
+    const { runPlot } = await import('./train.js');
+    await runPlot(runDir);
+  });
+
 await program.parseAsync();

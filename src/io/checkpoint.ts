@@ -108,7 +108,7 @@ export class CheckpointError extends Error {
 
 // ---- provenance and RNG -----------------------------------------------------------------
 let gitCommit: string | null | undefined;
-function currentGitCommit(): string | null {
+export function currentGitCommit(): string | null {
   if (gitCommit === undefined) {
     const r = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' });
     gitCommit = r.status === 0 ? r.stdout.trim() : null;
@@ -116,7 +116,7 @@ function currentGitCommit(): string | null {
   return gitCommit;
 }
 
-function provenance(): Provenance {
+export function currentProvenance(): Provenance {
   return {
     libtorchVersion: buildInfo().libtorchVersion,
     gitCommit: currentGitCommit(),
@@ -249,7 +249,7 @@ export function saveCheckpoint(dir: string, state: CheckpointState, options: Sav
     epoch: state.epoch ?? null,
     stage: state.stage ?? null,
     config: JsonSchema.parse(state.config ?? null),
-    provenance: provenance(),
+    provenance: currentProvenance(),
     files,
   };
   writeDurable(join(tmp, FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
