@@ -328,6 +328,7 @@ export function aurocOneVsRest(yTrue: Labels, scores: Scores, nClasses: number):
 
 /** AUROC per column for multi-label data: targets and scores both row-major [nSamples, nClasses], targets 0/1. */
 export function aurocMultiLabel(targets: Labels, scores: Scores, nClasses: number): AurocResult {
+  if (!Number.isInteger(nClasses) || nClasses < 1) throw new Error(`aurocMultiLabel: nClasses must be a positive integer, got ${nClasses}`);
   if (targets.length % nClasses !== 0) throw new Error(`aurocMultiLabel: ${targets.length} targets is not a multiple of nClasses ${nClasses}`);
   const n = targets.length / nClasses;
   return aurocColumns('aurocMultiLabel', (c) => Array.from({ length: n }, (_, i) => targets[i * nClasses + c]!), scores, n, nClasses);

@@ -82,6 +82,7 @@ export function retrievalAtK(
   ks: readonly number[] = DEFAULT_KS,
 ): RetrievalResult {
   checkScores('retrievalAtK', scores, nQueries, nCandidates);
+  if (ks.length === 0) throw new Error('retrievalAtK: no K given');
   for (const k of ks) if (!Number.isInteger(k) || k < 1) throw new Error(`retrievalAtK: K must be a positive integer, got ${k}`);
   const precisionSum = new Map<number, number>(ks.map((k) => [k, 0]));
   const recallSum = new Map<number, number>(ks.map((k) => [k, 0]));
