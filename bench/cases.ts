@@ -2,9 +2,10 @@
 // baseline.py with each request. The prior-ts loops are what a prior-ts user writes; the
 // PyTorch loops (baseline.py) are what a PyTorch user writes.
 import { models, optim, torch } from '../src/index.js';
+import { DATA_CASES, type DataCase } from './data.js';
 import { IO_FILE_MB } from './io.js';
 
-export const SUITES = ['ops', 'matmul', 'memory', 'io', 'optim', 'models'] as const;
+export const SUITES = ['ops', 'matmul', 'memory', 'io', 'optim', 'models', 'data'] as const;
 export type Suite = (typeof SUITES)[number];
 
 /** Per-op cases measure binding overhead, where prior-ts should beat CPython's. */
@@ -43,7 +44,7 @@ export interface IoCase extends CaseBase {
   metric: 'time' | 'peak';
 }
 
-export type Case = TimedCase | RssCase | IoCase;
+export type Case = TimedCase | RssCase | IoCase | DataCase;
 
 /** A timed case whose setup sees its own params with their names and types. */
 function timed<P extends Record<string, number>>(
@@ -274,4 +275,5 @@ export const CASES: readonly Case[] = [
     params: { ...BERT_BASE, fused: 1 },
     setup: adamwLoop,
   }),
+  ...DATA_CASES,
 ];
