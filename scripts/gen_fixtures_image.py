@@ -15,7 +15,8 @@ Writes test/fixtures/data/image/:
         `transpose(FLIP_LEFT_RIGHT)` afterwards.
       - normalize: torch's ToTensor + Normalize on every uint8 value, `(v/255 - mean)/std` in
         float32, for both normalisations (pre-training and zero-shot).
-      - gray: small synthetic PNG/JPEG files (RGB, RGBA, LA, P, 16-bit gray, RGB JPEG) with
+      - gray: small synthetic PNG/JPEG files (RGB, RGBA, LA, P, 1/2/4-bit gray, 16-bit RGB,
+        16-bit gray, RGB JPEG) with
         `Image.convert('L')` (or, for 16-bit, PIL's own I;16 and F resizes).
   * dicom/*.dcm: tiny Part-10 files written by hand (struct), with expected 16-bit outputs
     computed with numpy: modality rescale, the DICOM linear VOI window (PS3.3 C.11.2.1.2.1) or
@@ -31,6 +32,7 @@ import json
 import math
 import os
 import struct
+import zlib
 
 import numpy as np
 import torch
@@ -121,6 +123,16 @@ def normalize_tables():
     return out
 
 
+def png_rgb16(arr):
+    h, w, _ = arr.shape
+    raw = b"".join(b"\0" + arr[y].astype(">u2").tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
 def gray_cases():
     rs = np.random.RandomState(7)
     cases = []
@@ -137,6 +149,22 @@ def gray_cases():
     for name, im in [("rgb.png", rgb), ("rgba.png", rgba), ("la.png", la), ("palette.png", pal)]:
         data = png(im)
         cases.append({"name": name, "file": b64(np.frombuffer(data, np.uint8)), "size": [im.size[1], im.size[0]], "bits": 8, "gray": b64(np.array(Image.open(io.BytesIO(data)).convert("L"), np.uint8))})
+    # Low bit depths: PIL opens 2/4-bit gray as "L" scaled to 0..255, 1-bit as "1" (0/255 after convert).
+    for bits in (1, 2, 4):
+        im = Image.fromarray((rs.randint(0, 2**bits, (9, 13)) * (255 // (2**bits - 1))).astype(np.uint8), "L")
+        buf = io.BytesIO()
+        if bits == 1:
+            im.convert("1").save(buf, "PNG")
+        else:
+            im.save(buf, "PNG", bits=bits)
+        data = buf.getvalue()
+        cases.append({"name": f"gray{bits}bit.png", "file": b64(np.frombuffer(data, np.uint8)), "size": [9, 13], "bits": 8, "gray": b64(np.array(Image.open(io.BytesIO(data)).convert("L"), np.uint8))})
+    # 16-bit RGB (PIL cannot write it, so by hand): PIL opens it as 8-bit "RGB" (high bytes).
+    rgb16 = rs.randint(0, 65536, (6, 7, 3)).astype(np.uint16)
+    data = png_rgb16(rgb16)
+    opened = Image.open(io.BytesIO(data))
+    assert opened.mode == "RGB", opened.mode
+    cases.append({"name": "rgb16.png", "file": b64(np.frombuffer(data, np.uint8)), "size": [6, 7], "bits": 8, "gray": b64(np.array(opened.convert("L"), np.uint8))})
     # A colour JPEG: decoder (IDCT, chroma upsampling, YCbCr->RGB) and luma together.
     smooth = np.stack([np.add.outer(np.arange(40) * 5, np.arange(48) * 3) % 256, np.add.outer(np.arange(40) * 2, np.arange(48) * 4) % 256, rs.randint(0, 256, (40, 48))], -1).astype(np.uint8)
     buf = io.BytesIO()

@@ -7,8 +7,10 @@
 //
 // Decoding follows PIL's `open(...)` / `convert('L')`: gray stays as stored, RGB(A) and palette
 // images become PIL's integer ITU-R 601 luma, alpha is ignored (as `convert('L')` ignores it),
-// embedded ICC profiles and EXIF orientation are ignored (PIL applies neither). 16-bit PNGs keep
-// 16 bits; DICOM gives 16 bits spanning its window (dicom.ts).
+// embedded ICC profiles and EXIF orientation are ignored (PIL applies neither). 16-bit gray PNGs
+// keep 16 bits; 16-bit colour PNGs become 8-bit RGB by their high bytes, as PIL opens them; 1/2/4-bit
+// gray becomes 0..255 (PIL's "1" mode would resize with NEAREST; we resize it as "L", which is what
+// the zero-shot path's convert('L') does). DICOM gives 16 bits spanning its window (dicom.ts).
 //
 // 16-bit images are resized in float (PIL mode "F") and scaled by 1/65535, never re-quantised
 // to 8 bits before normalisation.

@@ -164,8 +164,10 @@ describe('decodeImage', () => {
     expect([img.width, img.height, img.bits]).toEqual([318, 320, 8]);
   });
 
-  it('converts RGB, RGBA, LA, palette PNGs and an RGB JPEG to gray exactly as PIL convert("L")', async () => {
-    for (const c of golden.gray.filter((g) => g.bits === 8)) {
+  it('converts RGB, RGBA, LA, palette, 1/2/4-bit, 16-bit RGB PNGs and an RGB JPEG to gray exactly as PIL convert("L")', async () => {
+    const eightBit = golden.gray.filter((g) => g.bits === 8);
+    expect(eightBit.map((g) => g.name)).toEqual(['rgb.png', 'rgba.png', 'la.png', 'palette.png', 'gray1bit.png', 'gray2bit.png', 'gray4bit.png', 'rgb16.png', 'rgb.jpg']);
+    for (const c of eightBit) {
       const img = await decodeImage(bytes(c.file), c.name);
       expect([img.height, img.width, img.bits], c.name).toEqual([...c.size, 8]);
       expect(maxAbsDiff(img.data, bytes(c.gray)), c.name).toBe(0);
