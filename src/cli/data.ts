@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { buildFromCsv, buildFromOpenI, type BuildResult, formatBuildSummary, type ProgressCallback, writeBuildResult } from '../data/builders.js';
 import { buildFromMimic } from '../data/mimic.js';
 import { splitDatasetFile } from '../data/split.js';
+import { generateSyntheticDataset, type SynthSummary } from '../data/synth/index.js';
 import { Progress, type ProgressStream } from '../util/progress.js';
 
 const list = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter((v) => v !== ''));
@@ -52,6 +53,15 @@ export const BuildMimicCliOptions = z.object({
   strict: z.boolean().default(false),
 });
 
+export const SynthCliOptions = z.object({
+  out: z.string().min(1),
+  n: z.coerce.number().int().min(1).max(1_000_000),
+  size: z.coerce.number().int().min(32).max(1024),
+  seed: z.coerce.number().int().min(0).max(2 ** 32 - 1),
+  val: fraction,
+  test: fraction,
+});
+
 /** Validates raw commander options; the error names the command and every bad option. */
 export function parseCliOptions<S extends z.ZodType>(schema: S, raw: unknown, command: string): z.infer<S> {
   const parsed = schema.safeParse(raw);
@@ -96,4 +106,12 @@ export function runSplit(o: z.infer<typeof SplitCliOptions>, out: ProgressStream
   const read = o.imageRoot === undefined ? { strict: o.strict } : { strict: o.strict, imageRoot: o.imageRoot };
   const s = splitDatasetFile(o.dataset, o.out, o, read);
   out.write(`train ${s.train.length}, val ${s.val.length}, test ${s.test.length} -> ${o.out}\n`);
+}
+
+export async function runSynth(o: z.infer<typeof SynthCliOptions>, out: ProgressStream = process.stdout, err: ProgressStream = process.stderr): Promise<SynthSummary> {
+  const progress = new Progress({ total: o.n, unit: 'images', stream: err });
+  const s = await generateSyntheticDataset({ ...o, onProgress: (done) => progress.update(done) });
+  const counts = Object.entries(s.classCounts).map(([k, v]) => `${k} ${v}`).join(', ');
+  out.write(`${s.n} cases in ${s.seconds.toFixed(1)}s -> ${o.out} (train ${s.splits.train}, val ${s.splits.val}, test ${s.splits.test}; ${s.zeroShot.file})\n${counts}\n`);
+  return s;
 }

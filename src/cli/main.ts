@@ -65,10 +65,10 @@ program
 const data = program.command('data').description('build pre-training dataset files and their splits');
 
 /** Loads src/cli/data.ts, validates the options with `schema` and runs; bad options exit with code 2. */
-async function dataAction(command: string, raw: Record<string, unknown>, run: (m: typeof import('./data.js'), raw: Record<string, unknown>) => void): Promise<void> {
+async function dataAction(command: string, raw: Record<string, unknown>, run: (m: typeof import('./data.js'), raw: Record<string, unknown>) => unknown): Promise<void> {
   const m = await import('./data.js');
   try {
-    run(m, raw);
+    await run(m, raw);
   } catch (e) {
     if (e instanceof RangeError && e.message.startsWith(`invalid options for 'prior data ${command}'`)) program.error(e.message, { exitCode: 2 });
     throw e;
@@ -125,6 +125,17 @@ data
   .option('--views <list>', 'comma-separated ViewPosition values kept', 'PA,AP')
   .option('--strict', 'stop at a missing report or an image without metadata instead of skipping', false)
   .action((raw: Record<string, unknown>) => dataAction('build-mimic', raw, (m, r) => m.runBuildMimic(m.parseCliOptions(m.BuildMimicCliOptions, r, 'build-mimic'))));
+
+data
+  .command('synth')
+  .description('generate the built-in synthetic dataset: drawn chest films with findings, reports, splits and a zero-shot index')
+  .requiredOption('--out <dir>', 'output folder')
+  .option('--n <count>', 'number of cases', '2000')
+  .option('--size <px>', 'image side in pixels', '128')
+  .option('--seed <n>', 'generation and split seed (same seed, same bytes)', '114514')
+  .option('--val <fraction>', 'share of cases for validation', '0.1')
+  .option('--test <fraction>', 'share of cases for test (the zero-shot index comes from it)', '0.15')
+  .action((raw: Record<string, unknown>) => dataAction('synth', raw, (m, r) => m.runSynth(m.parseCliOptions(m.SynthCliOptions, r, 'synth'))));
 
 program
   .command('train')
