@@ -144,10 +144,12 @@ class Prior(nn.Module):
     def pool(self, per_sample):
         return torch.cat([self.global_text_attention(s[None]) for s in per_sample])
 
-    def spb(self, per_sample, gumbels):
-        """SPB on the concatenated rows, split back per sample. `gumbels` None = the SPB's own noise."""
+    def spb(self, per_sample, noise):
+        """SPB on the concatenated rows, split back per sample; noise=False replaces the Gumbel noise by zeros."""
         lens = [s.shape[0] for s in per_sample]
-        p, proto_loss, idx = self.sentence_bank(torch.cat(per_sample), gumbels)
+        x = torch.cat(per_sample)
+        gumbels = None if noise else x.new_zeros(x.shape[0], self.sentence_bank.embed.weight.shape[0])
+        p, proto_loss, idx = self.sentence_bank(x, gumbels)
         return list(p.split(lens)), proto_loss, list(idx.split(lens))
 
     def stage1(self, batch):
@@ -157,20 +159,20 @@ class Prior(nn.Module):
                                          self.local_logit_scale)
         return {"stage1_global_alignment_loss": g, "stage1_local_image_loss": li, "stage1_local_text_loss": lt}
 
-    def stage2(self, batch, gumbels=None):
+    def stage2(self, batch, noise=True):
         e = self.encode(batch)
-        protos, proto_loss, _ = self.spb(e["sentences"], gumbels)
+        protos, proto_loss, _ = self.spb(e["sentences"], noise)
         g = global_alignment_loss(e["global_image"], self.pool(protos), self.logit_scale)
         li, lt, _ = local_alignment_loss(self.predictor, self.local_cross_attention, e["local_image"], protos,
                                          self.local_logit_scale)
         return {"stage2_global_alignment_loss": g, "stage2_local_image_loss": li, "stage2_local_text_loss": lt,
                 "stage2_proto_loss_": proto_loss}
 
-    def stage3(self, batch, gumbels=None, gumbels2=None, pairing="faithful"):
+    def stage3(self, batch, noise=True, pairing="faithful"):
         e = self.encode(batch)
         q = self.cfg["queries"]
         truncated = [s[: self.cfg["maxSentences"]] for s in e["sentences"]]
-        protos, proto_loss, _ = self.spb(truncated, gumbels)
+        protos, proto_loss, _ = self.spb(truncated, noise)
         global_text = self.pool(protos)
         g = global_alignment_loss(e["global_image"], global_text, self.logit_scale)
         li, lt, c2 = local_alignment_loss(self.predictor, self.local_cross_attention, e["local_image"], protos,
@@ -184,7 +186,7 @@ class Prior(nn.Module):
         spg, matched, _ = spg_loss(generated, targets, lens, self.cfg["lambdaProto"], pairing)
         roi = [m[:n] for m, n in zip(matched, lens)]
         kl = self.sentence_bank.cal_loss(torch.cat(roi))  # against the truncated-sentence call's logits (B5)
-        gen_protos, _, _ = self.spb(roi, gumbels2)
+        gen_protos, _, _ = self.spb(roi, noise)
         gpa = global_alignment_loss(self.pool(gen_protos), global_text, self.logit_scale)
         return {"stage3_global_alignment_loss": g, "stage3_local_image_loss": li, "stage3_local_text_loss": lt,
                 "stage3_rec_image_loss": rec, "stage3_spg_loss": spg, "stage3_kl_loss": kl, "stage3_gpa_loss": gpa,
@@ -209,3 +211,28 @@ def build(preset, device=None):
         return Prior(PRESETS[preset])
     with torch.device(device):
         return Prior(PRESETS[preset])
+
+
+# ---- zero-shot (spec §9.3, §9.4), faithful, one image at a time as the original ----------------
+
+def encode_prompts(model, input_ids, attention_mask, noise=True):
+    """u_c (tokens [:, 1:-1] with mask 1, [SEP] kept: B18), q_c = SPB(u_c), g_c = pool({q_c})."""
+    hidden = model.text_encoder(input_ids, attention_mask)[:, 1:-1]
+    mask = attention_mask[:, 1:-1]
+    local = model.local_text_projection(hidden)
+    u = torch.stack([local[c][mask[c] == 1].mean(0) for c in range(local.shape[0])])
+    gumbels = None if noise else u.new_zeros(u.shape[0], model.sentence_bank.embed.weight.shape[0])
+    q, _, _ = model.sentence_bank(u, gumbels)
+    g = torch.cat([model.global_text_attention(q[c][None, None]) for c in range(q.shape[0])])
+    return u, q, g
+
+
+def zero_shot_one(model, image, q, g):
+    """One image [1, C_in, H, W] → probabilities [C]: softmax(raw logit_scale · cos) + 0.5 softmax(local)."""
+    gi, li = model.image_encoder(image)
+    v = model.global_image_projection(gi)[0]
+    local = model.local_image_projection(li)[0]
+    logits = model.logit_scale * (F.normalize(v, dim=-1) @ F.normalize(g, dim=-1).t())  # B19: raw scale
+    _, a2, _, a1 = model.local_cross_attention(local, q)  # a2 [N, C], a1 [C, N]
+    local_score = 0.5 * (a2.mean(0) + a1.mean(1))
+    return F.softmax(logits, -1) + 0.5 * F.softmax(local_score, -1)
