@@ -51,15 +51,20 @@ export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '
 
 const MARGIN = { left: 64, right: 16, top: 28, bottom: 42 };
 
-/** Round ticks covering [min, max]: steps of 1, 2 or 5 × 10^k, about `count` of them. */
+/** m·10^e as the nearest double (10 ** -6 is not quite 1e-6). */
+const decimal = (m: number, e: number): number => Number(`${m}e${e}`);
+
+/** Round ticks covering [min, max]: steps of 1, 2 or 5 × 10^k, about `count` of them (d3's rule). */
 export function niceTicks(min: number, max: number, count = 5): number[] {
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [];
   if (min === max) return [min];
   const raw = (max - min) / Math.max(1, count);
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const e = Math.floor(Math.log10(raw));
+  const error = raw / 10 ** e;
+  const m = error >= Math.sqrt(50) ? 10 : error >= Math.sqrt(10) ? 5 : error >= Math.SQRT2 ? 2 : 1;
+  const step = decimal(m, e);
   const ticks: number[] = [];
-  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max + step * 1e-9; v += step) ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  for (let k = Math.ceil(min / step - 1e-9); k <= Math.floor(max / step + 1e-9); k++) ticks.push(k === 0 ? 0 : decimal(k * m, e));
   return ticks;
 }
 
@@ -71,7 +76,7 @@ export function logTicks(min: number, max: number): number[] {
   const mults = hi - lo < 3 ? [1, 2, 5] : [1];
   const ticks: number[] = [];
   for (let e = lo; e <= hi; e++) for (const m of mults) {
-    const v = m * 10 ** e;
+    const v = decimal(m, e);
     if (v >= min * (1 - 1e-9) && v <= max * (1 + 1e-9)) ticks.push(v);
   }
   return ticks;

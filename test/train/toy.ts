@@ -16,6 +16,8 @@ export interface ToyBatch {
   indices: number[];
   /** From the training source (shuffled), not the validation one. */
   train: boolean;
+  /** Unused ballast (ToySource.payloadFloats floats) that makes a leaked batch visible in RSS. */
+  payload?: Tensor;
 }
 
 /** The SPB's temperature rule (spec §5), so that spb_temp is logged as with PRIOR. */
@@ -88,6 +90,7 @@ export class ToySource implements BatchSource<ToyBatch> {
   static handedOut = 0;
   static slowAfter = Number.POSITIVE_INFINITY;
   static slowMs = 300;
+  static payloadFloats = 0;
 
   constructor(
     private readonly data: { x: Float32Array; y: Float32Array },
@@ -115,7 +118,9 @@ export class ToySource implements BatchSource<ToyBatch> {
         y.set(this.data.y.subarray(2 * i, 2 * i + 2), 2 * k);
       });
       if (this.shuffle) ToySource.handedOut++;
-      yield { x: torch.tensor(x).reshape([indices.length, 4]), y: torch.tensor(y).reshape([indices.length, 2]), indices, train: this.shuffle };
+      const batch: ToyBatch = { x: torch.tensor(x).reshape([indices.length, 4]), y: torch.tensor(y).reshape([indices.length, 2]), indices, train: this.shuffle };
+      if (ToySource.payloadFloats > 0) batch.payload = torch.ones([ToySource.payloadFloats]);
+      yield batch;
     }
   }
 }
@@ -154,7 +159,7 @@ export function toyOptions(runDir: string, config: TrainConfig, extra: Partial<T
     model,
     trainSource: (plan: StagePlan) => new ToySource(train, plan.batchSize, config.seed),
     valSource: (plan: StagePlan) => new ToySource(val, plan.batchSize, config.seed, false),
-    disposeBatch: (b: ToyBatch) => torch.dispose([b.x, b.y]),
+    disposeBatch: (b: ToyBatch) => torch.dispose([b.x, b.y, b.payload]),
     datasetSize: TOY_N,
     progress: null,
     log: () => {},
