@@ -200,6 +200,15 @@ export class Prior extends Module<[PriorBatch, PriorStage], StageOutput> {
 
   // ---- training (spec §7.3) ----------------------------------------------------------------
 
+  /**
+   * The SPB temperature hook run before each stage-2/3 batch (spec §5, §8): `step` counted from
+   * the start of stage 2, `total` the steps it spans (the original: global_step − 20·I and 130·I),
+   * per config.spbTemperatureSchedule. Returns the temperature (logged as `spb_temp`).
+   */
+  setSpbTemperature(step: number, total: number): number {
+    return this.sentenceBank.setTemperature(step, total, this.config.spbTemperatureSchedule);
+  }
+
   forward(batch: PriorBatch, stage: PriorStage): StageOutput {
     return this.stageStep(batch, stage);
   }

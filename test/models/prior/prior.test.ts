@@ -189,6 +189,11 @@ describe('Prior.stageStep in train mode (faithful Gumbel noise, dropout, batch-s
     m.dispose();
   });
 
+  it('sets the SPB temperature per the configured schedule (fixed: 0.9 throughout)', () => {
+    expect(model.setSpbTemperature(500, 1000)).toBe(0.9);
+    expect(model.sentenceBank.temperature).toBe(0.9);
+  });
+
   it('rejects an unknown stage', () => {
     expect(() => model.stageStep(batch, 4 as PriorStage)).toThrow(/stage must be 1, 2 or 3/);
   });
