@@ -60,7 +60,11 @@ export const DATA_CASES: DataCase[] = [
 
 const Mem = z.object({ rss: z.number(), peak: z.number() });
 const TokenizeReport = z.object({ seconds: z.number(), reports: z.number(), before: Mem, after: Mem });
-const LoaderReport = z.object({ seconds: z.number(), images: z.number(), first_batch_seconds: z.number() });
+// cpu_seconds / cpu_images: CPU time of the process and all its threads (or, in Python, its worker
+// processes) per image, which contention on a shared box inflates far less than wall time. prior-ts
+// counts it after the first batch (worker start-up compiles the TypeScript sources under tsx);
+// PyTorch over the whole epoch (its workers are forks and can only be counted once reaped).
+const LoaderReport = z.object({ seconds: z.number(), images: z.number(), first_batch_seconds: z.number(), cpu_seconds: z.number(), cpu_images: z.number() });
 type TokenizeReport = z.infer<typeof TokenizeReport>;
 type LoaderReport = z.infer<typeof LoaderReport>;
 
@@ -137,8 +141,9 @@ export function runData(c: DataCase, threads: number): Sides {
     const workers = c.workers ?? 0;
     const { priorTs, pytorch } = measureLoader(workers, threads);
     const goal = workers === 2 ? `; goal >= ${LOADER_GOAL}/s` : '';
+    const cpu = (r: LoaderReport): string => `${((r.cpu_seconds / r.cpu_images) * 1e3).toFixed(1)} CPU-ms/image`;
     console.log(
-      `  images/s, ${workers} workers: prior-ts ${perSecond(priorTs.images, priorTs.seconds)} (first batch ${priorTs.first_batch_seconds.toFixed(2)} s), PyTorch DataLoader ${perSecond(pytorch.images, pytorch.seconds)} (first batch ${pytorch.first_batch_seconds.toFixed(2)} s)${goal}`,
+      `  images/s, ${workers} workers: prior-ts ${perSecond(priorTs.images, priorTs.seconds)} (first batch ${priorTs.first_batch_seconds.toFixed(2)} s, ${cpu(priorTs)}), PyTorch DataLoader ${perSecond(pytorch.images, pytorch.seconds)} (first batch ${pytorch.first_batch_seconds.toFixed(2)} s, ${cpu(pytorch)})${goal}`,
     );
     return { priorTs: one((priorTs.seconds / priorTs.images) * 1e9), pytorch: one((pytorch.seconds / pytorch.images) * 1e9) };
   }
@@ -173,15 +178,20 @@ async function childLoader(file: string, workers: number, batchSize: number, thr
   const loader = new PretrainLoader(readDatasetFile(file), { batchSize, workers, augment: true, shuffle: true, seed: 0, prefetch: 2 });
   const t0 = performance.now();
   let t1 = 0;
+  let cpu0 = process.cpuUsage();
   let images = 0;
   for await (const batch of loader.epoch(0)) {
-    if (t1 === 0) t1 = performance.now();
-    else images += batch.keys.length;
+    if (t1 === 0) {
+      t1 = performance.now();
+      cpu0 = process.cpuUsage();
+    } else images += batch.keys.length;
     disposeBatch(batch);
   }
   const seconds = (performance.now() - t1) / 1e3;
   await loader.close();
-  process.stdout.write(`${JSON.stringify({ seconds, images, first_batch_seconds: (t1 - t0) / 1e3 })}\n`);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  process.stdout.write(`${JSON.stringify({ seconds, images, first_batch_seconds: (t1 - t0) / 1e3, cpu_seconds: cpuSeconds, cpu_images: images })}\n`);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === self) {

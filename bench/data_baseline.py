@@ -12,8 +12,9 @@ it (random image, PIL Resize 224 bilinear, rotation of up to 5 degrees with near
 horizontal flip with p=0.5, ToTensor, Normalize, and the `_tokenizer` above) in a
 torch.utils.data.DataLoader with N workers and default collation. torchvision is not installed
 here, so the transforms are written with PIL and numpy as torchvision applies them to PIL
-images. Prints {seconds, images, first_batch_seconds}: the time after the first batch (worker
-start-up excluded) and the images in it.
+images. Prints {seconds, images, first_batch_seconds, cpu_seconds, cpu_images}: the time after the first
+batch (worker start-up excluded) and the images in it, and the CPU time of this process and its
+workers over the whole epoch.
 
 Usage: python bench/data_baseline.py tokenize FILE | loader FILE --workers 2 --batch 32
 """
@@ -99,6 +100,7 @@ def loader(path, workers, batch):
     torch.manual_seed(0)
     loader_ = torch.utils.data.DataLoader(PretrainDataset(path), batch_size=batch, shuffle=True, num_workers=workers,
                                           drop_last=False)
+    cpu0 = os.times()
     t0 = time.perf_counter()
     it = iter(loader_)
     next(it)
@@ -107,7 +109,11 @@ def loader(path, workers, batch):
     for b in it:
         images += b["image"].shape[0]
     seconds = time.perf_counter() - t1
-    print(json.dumps({"seconds": seconds, "images": images, "first_batch_seconds": t1 - t0}))
+    del it  # shuts the workers down and reaps them, so their CPU time is counted below
+    cpu1 = os.times()
+    cpu_seconds = sum(getattr(cpu1, k) - getattr(cpu0, k) for k in ("user", "system", "children_user", "children_system"))
+    print(json.dumps({"seconds": seconds, "images": images, "first_batch_seconds": t1 - t0, "cpu_seconds": cpu_seconds,
+                      "cpu_images": len(loader_.dataset)}))
 
 
 def main():
