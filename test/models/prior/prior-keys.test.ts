@@ -65,6 +65,37 @@ describe.each(['tiny', 'paper'] as const)('Prior(%s) module tree', (preset) => {
     );
   });
 
+  if (preset === 'tiny') {
+    it('initialises per spec §4.4', () => {
+      const sd = model.stateDict();
+      const std = (key: string): number => sd.get(key)!.double().std().item() as number;
+      const mean = (key: string): number => sd.get(key)!.double().mean().item() as number;
+      expect(sd.get('logit_scale')!.item()).toBeCloseTo(4.60517, 5);
+      expect(sd.get('local_logit_scale')!.item()).toBeCloseTo(4.60517, 5);
+      expect(sd.get('logit_scale')!.shape).toEqual([]);
+      const expectStd = (key: string, want: number, rtol = 0.1): void => {
+        expect(Math.abs(std(key) / want - 1), `${key} std ${std(key)} vs ${want}`).toBeLessThan(rtol);
+        expect(Math.abs(mean(key)), `${key} mean`).toBeLessThan(want * 0.1);
+      };
+      expectStd('prototype_queries', 1);
+      expectStd('sentence_bank.embed.weight', 1);
+      expectStd('image_encoder.atten_pool.positional_embedding', 512 ** -0.5);
+      expectStd('global_image_projection.weight', 512 ** -0.5);
+      expectStd('local_image_projection.weight', 512 ** -0.5);
+      expectStd('global_text_projection.weight', 128 ** -0.5);
+      expectStd('local_text_projection.weight', 128 ** -0.5);
+      expectStd('predictor.0.weight', 128 ** -0.5);
+      // predictor.2 keeps PyTorch's default: U(±1/√fan_in), std = bound/√3.
+      expectStd('predictor.2.weight', 64 ** -0.5 / Math.sqrt(3));
+      // HF init in both BERTs: N(0, 0.02), zero biases.
+      expectStd('sentence_decoder.encoder.layer.0.crossattention.self.query.weight', 0.02);
+      expectStd('text_encoder.encoder.encoder.layer.1.intermediate.dense.weight', 0.02);
+      expect(sd.get('sentence_decoder.encoder.layer.0.crossattention.self.query.bias')!.abs().max().item()).toBe(0);
+      expect(sd.get('image_decoder.blocks.0.conv1.1.weight')!.eq(1).all().item()).toBe(true);
+      expect(sd.get('image_decoder.blocks.0.conv1.1.bias')!.eq(0).all().item()).toBe(true);
+    });
+  }
+
   if (preset === 'paper') {
     it('counts ≈ 279.4M parameters, and the spec §13.1 components exactly', () => {
       // Spec §13.1: total ≈ 279.4 M; the image decoder 21,219,313; the sentence decoder 98,279,424.
