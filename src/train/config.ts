@@ -13,8 +13,11 @@ export const StageConfigSchema = z
   .strictObject({
     /** Epochs in this stage (paper 20 / 30 / 100); 0 skips the stage. */
     epochs: nonNegativeInt,
-    /** Linear warm-up length in epochs (paper 1 / 1 / 5). */
-    warmupEpochs: nonNegativeInt,
+    /**
+     * Linear warm-up length in epochs (paper 1 / 1 / 5). At least 1: with 0, Bolts' recursive
+     * schedule starts at startLr and never reaches peakLr.
+     */
+    warmupEpochs: positiveInt,
     /** The LR at the end of warm-up (paper 1e-5 / 1e-5 / 5e-6). */
     peakLr: z.number().positive(),
     /** The LR of the first step (paper 1e-7 / 1e-7 / 1e-8). */

@@ -53,6 +53,7 @@ describe('validation names the key path', () => {
     expect(() => resolveTrainConfig({ set: ['precision=fp8'] })).toThrow(/precision: Invalid option/);
     expect(() => resolveTrainConfig({ set: ['stages.2.epochs=-1'] })).toThrow(/stages\.2\.epochs/);
     expect(() => resolveTrainConfig({ set: ['stages.0.warmupEpochs=2'] })).toThrow(/stages\.0\.warmupEpochs: warmupEpochs must be less than epochs/);
+    expect(() => resolveTrainConfig({ set: ['stages.1.warmupEpochs=0'] })).toThrow(/stages\.1\.warmupEpochs: Too small/);
     expect(() => resolveTrainConfig({ set: ['data.batchSize=2.5'] })).toThrow(/data\.batchSize/);
   });
 
