@@ -185,7 +185,8 @@ export class PretrainLoader {
   private readonly labelWidth: number | null;
   private pool: WorkerPool | null = null;
   private local: ItemMaker | null = null;
-  private active = false;
+  /** Bumped by every epoch() call: an older iterator that is resumed afterwards throws. */
+  private generation = 0;
   private closed = false;
   private current: LoaderSummary = { loaded: 0, skipped: [] };
 
@@ -217,16 +218,15 @@ export class PretrainLoader {
 
   /**
    * The batches of one epoch. `startBatch` skips the first startBatch·batchSize items without
-   * reading them (exact for a resumed run when none of the skipped ones was bad).
+   * reading them (exact for a resumed run when none of the skipped ones was bad). A later call
+   * supersedes this iterator (an abandoned one need not be closed): resuming it then throws.
    */
   epoch(epoch: number, opts: { startBatch?: number } = {}): AsyncIterableIterator<PriorBatch> {
     if (!Number.isSafeInteger(epoch) || epoch < 0) throw new LoaderError(`PretrainLoader.epoch: epoch must be a non-negative integer, got ${epoch}`);
     const startBatch = opts.startBatch ?? 0;
     if (!Number.isSafeInteger(startBatch) || startBatch < 0) throw new LoaderError(`PretrainLoader.epoch: startBatch must be a non-negative integer, got ${startBatch}`);
     if (this.closed) throw new LoaderError('PretrainLoader.epoch: the loader is closed');
-    if (this.active) throw new LoaderError('PretrainLoader.epoch: another epoch is still being iterated');
-    this.active = true;
-    return this.batches(epoch, startBatch);
+    return this.batches(epoch, startBatch, ++this.generation);
   }
 
   /** Terminates the workers. */
@@ -256,48 +256,51 @@ export class PretrainLoader {
     return { epoch, index, key: r.key, imagePaths: r.imagePaths, sentences: reportSentences(r) };
   }
 
-  private async *batches(epoch: number, startBatch: number): AsyncGenerator<PriorBatch> {
+  private async *batches(epoch: number, startBatch: number, generation: number): AsyncGenerator<PriorBatch> {
     const o = this.options;
-    this.current = { loaded: 0, skipped: [] };
-    try {
-      const order = this.indices(epoch);
-      // In the main thread items are made one at a time; workers get `prefetch` batches ahead.
-      const window = o.workers === 0 ? 1 : o.prefetch * o.batchSize;
-      const inFlight = new Map<number, Promise<ItemResult>>();
-      let next = Math.min(startBatch * o.batchSize, order.length);
-      let items: GoodItem[] = [];
-      for (let pos = next; pos < order.length; pos++) {
-        for (; next < order.length && next - pos < window; next++) {
-          const p = this.make(this.task(epoch, order[next]!));
-          p.catch(() => {}); // awaited in order below; this only keeps an early rejection from being "unhandled"
-          inFlight.set(next, p);
-        }
-        const result = await inFlight.get(pos)!;
-        inFlight.delete(pos);
-        const index = order[pos]!;
-        if (!result.ok) {
-          const key = this.records[index]!.key;
-          const where = result.file !== undefined ? `${result.file}: ` : '';
-          if (o.strict) throw new LoaderError(`record '${key}': ${where}${result.reason}`);
-          const skipped: SkippedItem = { key, reason: result.reason };
-          if (result.file !== undefined) skipped.file = result.file;
-          this.current.skipped.push(skipped);
-          process.emitWarning(`skipped record '${key}': ${where}${result.reason}`, { code: 'PRIOR_LOADER_SKIP' });
-          continue;
-        }
-        items.push({ ...result, index });
-        if (items.length === o.batchSize) {
-          this.current.loaded += items.length;
-          yield this.collate(items);
-          items = [];
-        }
+    const summary: LoaderSummary = { loaded: 0, skipped: [] };
+    this.current = summary;
+    const superseded = (): void => {
+      if (generation !== this.generation) throw new LoaderError(`PretrainLoader: the iterator of epoch ${epoch} was superseded by a later epoch() call`);
+    };
+    const order = this.indices(epoch);
+    // In the main thread items are made one at a time; workers get `prefetch` batches ahead.
+    const window = o.workers === 0 ? 1 : o.prefetch * o.batchSize;
+    const inFlight = new Map<number, Promise<ItemResult>>();
+    let next = Math.min(startBatch * o.batchSize, order.length);
+    let items: GoodItem[] = [];
+    for (let pos = next; pos < order.length; pos++) {
+      superseded();
+      for (; next < order.length && next - pos < window; next++) {
+        const p = this.make(this.task(epoch, order[next]!));
+        p.catch(() => {}); // awaited in order below; this only keeps an early rejection from being "unhandled"
+        inFlight.set(next, p);
       }
-      if (items.length > 0 && !o.dropLast) {
-        this.current.loaded += items.length;
+      const result = await inFlight.get(pos)!;
+      inFlight.delete(pos);
+      superseded();
+      const index = order[pos]!;
+      if (!result.ok) {
+        const key = this.records[index]!.key;
+        const where = result.file !== undefined ? `${result.file}: ` : '';
+        if (o.strict) throw new LoaderError(`record '${key}': ${where}${result.reason}`);
+        const skipped: SkippedItem = { key, reason: result.reason };
+        if (result.file !== undefined) skipped.file = result.file;
+        summary.skipped.push(skipped);
+        process.emitWarning(`skipped record '${key}': ${where}${result.reason}`, { code: 'PRIOR_LOADER_SKIP' });
+        continue;
+      }
+      items.push({ ...result, index });
+      if (items.length === o.batchSize) {
+        summary.loaded += items.length;
         yield this.collate(items);
+        items = [];
       }
-    } finally {
-      this.active = false;
+    }
+    superseded();
+    if (items.length > 0 && !o.dropLast) {
+      summary.loaded += items.length;
+      yield this.collate(items);
     }
   }
 

@@ -289,12 +289,14 @@ describe('PretrainLoader: bad input', () => {
     expect(() => new PretrainLoader([], { batchSize: 2 })).toThrow(/no records/);
   });
 
-  it('one epoch at a time; a closed loader refuses new epochs', async () => {
+  it('a new epoch() supersedes an abandoned iterator; a closed loader refuses new epochs', async () => {
     const loader = new PretrainLoader(RECORDS, { batchSize: 2, workers: 0, ...SMALL });
-    const it = loader.epoch(0);
-    await it.next().then((r) => disposeBatch(r.value as PriorBatch));
-    expect(() => loader.epoch(1)).toThrow(/another epoch/);
-    await it.return?.();
+    const abandoned = loader.epoch(0);
+    await abandoned.next().then((r) => disposeBatch(r.value as PriorBatch));
+    const fresh = await collect(loader, 1);
+    expect(fresh.length).toBe(10);
+    expect(loader.summary().loaded).toBe(20);
+    await expect(abandoned.next()).rejects.toThrow(/superseded/);
     await loader.close();
     expect(() => loader.epoch(1)).toThrow(/closed/);
   });
