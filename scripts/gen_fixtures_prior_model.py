@@ -120,6 +120,11 @@ def stage_fixture():
             grads[k] = None if g is None else [g.double().sum().item(), g.double().abs().sum().item()]
         no_grad = [k for k, p in params.items() if p.grad is None]
         stages[str(stage)] = dict(terms={k: v.item() for k, v in terms.items()}, loss=loss.item(), grads=grads, noGrad=no_grad)
+    # Stage 3 with the intended SPG pairing (G[argsort(col)], B3).
+    model.zero_grad(set_to_none=True)
+    terms = model.stage3(batch, noise=False, pairing="intended")
+    stages["3-intended"] = dict(terms={k: v.item() for k, v in terms.items()}, loss=total_loss(3, terms, cfg).item(),
+                                grads={}, noGrad=[])
     # Zero-shot: 5 prompts of different lengths, faithful slicing, no SPB noise; 3 images one at a time.
     prompt_ids, prompt_mask = [], []
     for c, n in enumerate([2, 3, 4, 2, 5]):

@@ -28,7 +28,7 @@ interface Fixture {
   inputIds: number[][];
   attentionMask: number[][];
   sentenceIndex: number[][];
-  stages: Record<'1' | '2' | '3', StageGolden>;
+  stages: Record<'1' | '2' | '3' | '3-intended', StageGolden>;
   zeroShot: {
     inputIds: number[][];
     attentionMask: number[][];
@@ -171,10 +171,42 @@ describe.each([1, 2, 3] as const)('Prior.stageStep(stage %i) vs the PyTorch refe
   });
 });
 
+describe('oddity flags through the whole model', () => {
+  it("stage 3 with spgPairing 'intended' matches the reference's G[argsort(col)] run", () => {
+    const intended = new Prior(priorConfig('tiny', { spbNoise: 'train', spgPairing: 'intended' }));
+    fillSeeded(intended, fx.weightSeed);
+    intended.eval();
+    const { loss, terms } = intended.stageStep(batch, 3);
+    const golden = fx.stages['3-intended'];
+    for (const [name, want] of Object.entries(golden.terms)) {
+      const got = terms[name]!.item() as number;
+      expect(relClose(got, want, 1e-4), `${name}: ${got} vs ${want}`).toBe(true);
+    }
+    expect(relClose(loss.item() as number, golden.loss, 1e-4)).toBe(true);
+    // The pairing changes the KL and GPA terms (they read the matched rows).
+    expect(Math.abs(golden.terms.stage3_gpa_loss! - fx.stages['3'].terms.stage3_gpa_loss!)).toBeGreaterThan(1e-3);
+    intended.dispose();
+  });
+
+  it('the intended layouts and a bidirectional decoder give finite, different stage-3 losses', () => {
+    const intended = new Prior(priorConfig('tiny', { spbNoise: 'train', localLayout: 'spatial', decoderMapLayout: 'spatial', decoderAttention: 'bidirectional' }));
+    fillSeeded(intended, fx.weightSeed);
+    intended.eval();
+    const { terms } = intended.stageStep(batch, 3);
+    for (const [name, t] of Object.entries(terms)) expect(Number.isFinite(t.item()), name).toBe(true);
+    // Spatial tokens change every image-side term; the decoder attention changes the SPG loss.
+    const faithful = fx.stages['3'].terms;
+    expect(Math.abs((terms.stage3_rec_image_loss!.item() as number) - faithful.stage3_rec_image_loss!)).toBeGreaterThan(1e-6);
+    expect(Math.abs((terms.stage3_spg_loss!.item() as number) - faithful.stage3_spg_loss!)).toBeGreaterThan(1e-6);
+    intended.dispose();
+  });
+});
+
 describe('Prior.stageStep in train mode (faithful Gumbel noise, dropout, batch-statistics BN)', () => {
+  const m = new Prior(priorConfig('tiny')).train();
+
   it.each([1, 2, 3] as const)('stage %i: finite terms, a backward pass, gradients on what it uses', (stage) => {
-    const m = new Prior(priorConfig('tiny'));
-    m.train();
+    m.zeroGrad();
     torch.manualSeed(5);
     const { loss, terms } = m.stageStep(batch, stage);
     for (const [name, t] of Object.entries(terms)) expect(Number.isFinite(t.item()), name).toBe(true);
@@ -186,7 +218,6 @@ describe('Prior.stageStep in train mode (faithful Gumbel noise, dropout, batch-s
     expect(params.get('prototype_queries')!.grad === null).toBe(stage !== 3);
     expect(params.get('image_decoder.blocks.0.conv1.0.weight')!.grad === null).toBe(stage !== 3);
     expect(params.get('global_text_projection.weight')!.grad).toBeNull();
-    m.dispose();
   });
 
   it('sets the SPB temperature per the configured schedule (fixed: 0.9 throughout)', () => {
