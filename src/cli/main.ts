@@ -162,7 +162,7 @@ program
   .argument('<run-dir>', 'run directory')
   .action(async (runDir: string) => {
     const { runPlot } = await import('./train.js');
-    await runPlot(runDir);
+    await runPlot(runDir).catch((e: unknown) => program.error(`prior plot: ${(e as Error).message}`, { exitCode: 1 }));
   });
 
 await program.parseAsync();

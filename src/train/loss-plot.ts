@@ -1,6 +1,6 @@
 // losses.png of a run: one panel per loss term (the stages' versions of a term share a panel),
 // the total loss, the LR and the SPB temperature over optimizer steps, stage starts marked.
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { type Panel, type Series, type VerticalLine, linePlot } from '../util/plot.js';
 import { METRIC_META_KEYS, type MetricLine, readMetrics, runPath } from './run-dir.js';
 
@@ -31,6 +31,7 @@ export function lossPanels(lines: readonly MetricLine[]): Panel[] {
 
 /** Writes RUN_DIR/losses.png from its metrics.jsonl; returns the file. */
 export async function writeLossPlot(runDir: string): Promise<string> {
+  if (!existsSync(runPath(runDir, 'metrics'))) throw new Error(`'${runDir}' has no metrics.jsonl (not a run directory?)`);
   const panels = lossPanels(readMetrics(runDir));
   const png = await linePlot(panels, { columns: 2, title: `training: ${runDir}` });
   const file = runPath(runDir, 'plot');

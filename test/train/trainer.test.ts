@@ -90,8 +90,9 @@ describe('a toy run through stages 1 -> 2 -> 3', async () => {
     expect({ w: meta.width, h: meta.height }).toEqual({ w: 1040, h: 30 + 4 * 300 });
   });
 
-  it('refuses to start a second run in the same directory', async () => {
+  it('refuses to start a second run in the same directory, or to resume with another config', async () => {
     await expect(new Trainer(toyOptions(runDir, config)).run()).rejects.toThrow(/already holds a run/);
+    await expect(new Trainer(toyOptions(runDir, toyConfig(['seed=1']))).resume()).rejects.toThrow(/the config differs from its config\.json/);
   });
 });
 
