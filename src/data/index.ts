@@ -17,4 +17,4 @@ export { disposeBatch, type PriorBatch } from './batch.js';
 export { encodePriorSentences, priorText, reportSentences, isBlankReport, TEXT_JOINS, type TextJoin, type PriorText, type PriorTextOptions } from './prior-text.js';
 export { extractSections, normaliseSectionName, buildFromMimic, readViewPositions, type ReportSections, type MimicBuildOptions, type MimicBuildResult, type MimicImageMode } from './mimic.js';
 export { readImage, decodeImage, transformImage, resizeAntialiasedBilinear, resizeFloat, rotateNearest, flipHorizontal, luma601, ImageError, PRETRAIN_NORMALIZATION, ZERO_SHOT_NORMALIZATION, type GrayImage, type ImageTransformOptions } from './image.js';
-export { PretrainLoader, PretrainLoaderOptions, LoaderError, distributedIndices, type LoaderSummary, type SkippedItem } from './loader.js';
+export { PretrainLoader, PretrainLoaderOptions, LoaderError, distributedIndices, type LoaderSummary, type SkippedItem, type LoaderCursor, type EpochOptions } from './loader.js';

@@ -59,6 +59,22 @@ export interface SkippedItem {
   reason: string;
 }
 
+/** Where an epoch's iteration stands: what a checkpoint stores to resume exactly. */
+export interface LoaderCursor {
+  epoch: number;
+  /** Items of this rank's order consumed (loaded or skipped) by the batches yielded so far. */
+  item: number;
+  /** Batches yielded so far, counting the ones a resumed epoch skipped. */
+  batch: number;
+}
+
+export interface EpochOptions {
+  /** Skip the first startBatch·batchSize items unread (exact when none of them was bad). */
+  startBatch?: number;
+  /** Resume after a checkpointed cursor() of the same epoch: exact even after skipped items. */
+  from?: LoaderCursor;
+}
+
 export interface LoaderSummary {
   /** Items that made it into batches this epoch. */
   loaded: number;
@@ -189,6 +205,7 @@ export class PretrainLoader {
   private generation = 0;
   private closed = false;
   private current: LoaderSummary = { loaded: 0, skipped: [] };
+  private position: LoaderCursor = { epoch: 0, item: 0, batch: 0 };
 
   constructor(dataset: DatasetFile | readonly DatasetRecord[], options: PretrainLoaderOptions) {
     const parsed = PretrainLoaderOptions.safeParse(options);
@@ -211,22 +228,35 @@ export class PretrainLoader {
     return distributedIndices(this.records.length, { shuffle, seed, epoch, rank, worldSize });
   }
 
+  /** The current (or last) epoch's position after its last yielded batch. */
+  cursor(): LoaderCursor {
+    return { ...this.position };
+  }
+
   /** Loaded and skipped items of the current (or last) epoch. */
   summary(): LoaderSummary {
     return { loaded: this.current.loaded, skipped: [...this.current.skipped] };
   }
 
   /**
-   * The batches of one epoch. `startBatch` skips the first startBatch·batchSize items without
-   * reading them (exact for a resumed run when none of the skipped ones was bad). A later call
-   * supersedes this iterator (an abandoned one need not be closed): resuming it then throws.
+   * The batches of one epoch. A resumed run skips what it consumed, unread: `from` (a checkpointed
+   * cursor()) is exact; `startBatch` is exact when none of the skipped items was bad. A later
+   * call supersedes this iterator (an abandoned one need not be closed): resuming it throws.
    */
-  epoch(epoch: number, opts: { startBatch?: number } = {}): AsyncIterableIterator<PriorBatch> {
+  epoch(epoch: number, opts: EpochOptions = {}): AsyncIterableIterator<PriorBatch> {
     if (!Number.isSafeInteger(epoch) || epoch < 0) throw new LoaderError(`PretrainLoader.epoch: epoch must be a non-negative integer, got ${epoch}`);
-    const startBatch = opts.startBatch ?? 0;
-    if (!Number.isSafeInteger(startBatch) || startBatch < 0) throw new LoaderError(`PretrainLoader.epoch: startBatch must be a non-negative integer, got ${startBatch}`);
+    const { startBatch, from } = opts;
+    if (startBatch !== undefined && (!Number.isSafeInteger(startBatch) || startBatch < 0)) {
+      throw new LoaderError(`PretrainLoader.epoch: startBatch must be a non-negative integer, got ${startBatch}`);
+    }
+    if (from !== undefined) {
+      if (startBatch !== undefined) throw new LoaderError('PretrainLoader.epoch: give startBatch or from, not both');
+      if (from.epoch !== epoch) throw new LoaderError(`PretrainLoader.epoch: the cursor is from epoch ${from.epoch}, not ${epoch}`);
+      if (![from.item, from.batch].every((v) => Number.isSafeInteger(v) && v >= 0)) throw new LoaderError(`PretrainLoader.epoch: invalid cursor ${JSON.stringify(from)}`);
+    }
     if (this.closed) throw new LoaderError('PretrainLoader.epoch: the loader is closed');
-    return this.batches(epoch, startBatch, ++this.generation);
+    const start = from ?? { epoch, item: (startBatch ?? 0) * this.options.batchSize, batch: startBatch ?? 0 };
+    return this.batches(epoch, start.item, start.batch, ++this.generation);
   }
 
   /** Terminates the workers. */
@@ -256,18 +286,19 @@ export class PretrainLoader {
     return { epoch, index, key: r.key, imagePaths: r.imagePaths, sentences: reportSentences(r) };
   }
 
-  private async *batches(epoch: number, startBatch: number, generation: number): AsyncGenerator<PriorBatch> {
+  private async *batches(epoch: number, startItem: number, startBatch: number, generation: number): AsyncGenerator<PriorBatch> {
     const o = this.options;
     const summary: LoaderSummary = { loaded: 0, skipped: [] };
     this.current = summary;
+    const order = this.indices(epoch);
+    this.position = { epoch, item: Math.min(startItem, order.length), batch: startBatch };
     const superseded = (): void => {
       if (generation !== this.generation) throw new LoaderError(`PretrainLoader: the iterator of epoch ${epoch} was superseded by a later epoch() call`);
     };
-    const order = this.indices(epoch);
     // In the main thread items are made one at a time; workers get `prefetch` batches ahead.
     const window = o.workers === 0 ? 1 : o.prefetch * o.batchSize;
     const inFlight = new Map<number, Promise<ItemResult>>();
-    let next = Math.min(startBatch * o.batchSize, order.length);
+    let next = Math.min(startItem, order.length);
     let items: GoodItem[] = [];
     for (let pos = next; pos < order.length; pos++) {
       superseded();
@@ -282,7 +313,7 @@ export class PretrainLoader {
       const index = order[pos]!;
       if (!result.ok) {
         const key = this.records[index]!.key;
-        const where = result.file !== undefined ? `${result.file}: ` : '';
+        const where = result.file !== undefined && !result.reason.includes(result.file) ? `${result.file}: ` : '';
         if (o.strict) throw new LoaderError(`record '${key}': ${where}${result.reason}`);
         const skipped: SkippedItem = { key, reason: result.reason };
         if (result.file !== undefined) skipped.file = result.file;
@@ -293,6 +324,7 @@ export class PretrainLoader {
       items.push({ ...result, index });
       if (items.length === o.batchSize) {
         summary.loaded += items.length;
+        this.position = { epoch, item: pos + 1, batch: this.position.batch + 1 };
         yield this.collate(items);
         items = [];
       }
@@ -300,6 +332,7 @@ export class PretrainLoader {
     superseded();
     if (items.length > 0 && !o.dropLast) {
       summary.loaded += items.length;
+      this.position = { epoch, item: order.length, batch: this.position.batch + 1 };
       yield this.collate(items);
     }
   }

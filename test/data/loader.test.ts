@@ -210,6 +210,35 @@ describe('PretrainLoader: dropLast and startBatch', () => {
   });
 });
 
+describe('PretrainLoader: exact resume from a cursor', () => {
+  it('resuming from cursor() is exact even after a skipped item; startBatch would shift', async () => {
+    const missing: DatasetRecord = { ...RECORDS[1]!, key: 'gone', imagePaths: [join(tmp, 'gone.jpg')] };
+    const records = [RECORDS[0]!, missing, ...RECORDS.slice(2, 9)];
+    const options = { batchSize: 3, shuffle: false, workers: 0, ...SMALL } as const;
+    await withLoader(records, options, async (loader) => {
+      const full: Plain[] = [];
+      let cursor = loader.cursor();
+      for await (const b of loader.epoch(2)) {
+        full.push(plain(b));
+        if (full.length === 1) cursor = loader.cursor();
+      }
+      expect(full.map((b) => b.keys.length)).toEqual([3, 3, 2]);
+      expect(cursor).toEqual({ epoch: 2, item: 4, batch: 1 }); // 3 loaded + 1 skipped
+      expect(loader.cursor()).toEqual({ epoch: 2, item: 9, batch: 3 });
+      expect(await collect(loader, 2, 0)).toEqual(full);
+      const resumed: Plain[] = [];
+      for await (const b of loader.epoch(2, { from: cursor })) resumed.push(plain(b));
+      expect(resumed).toEqual(full.slice(1));
+      expect(loader.cursor()).toEqual({ epoch: 2, item: 9, batch: 3 });
+      expect(loader.summary().skipped).toEqual([]);
+      // startBatch counts full batches only: here it re-reads the third record of batch 0's span.
+      expect((await collect(loader, 2, 1))[0]!.keys[0]).toBe(records[3]!.key);
+      expect(() => loader.epoch(2, { from: cursor, startBatch: 1 })).toThrow(/not both/);
+      expect(() => loader.epoch(3, { from: cursor })).toThrow(/epoch 2, not 3/);
+    });
+  });
+});
+
 describe('PretrainLoader: bad input', () => {
   const jpeg = RECORDS[0]!.imagePaths[0]!;
   const truncated = join(tmp, 'truncated.jpg');
