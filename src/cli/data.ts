@@ -113,5 +113,6 @@ export async function runSynth(o: z.infer<typeof SynthCliOptions>, out: Progress
   const s = await generateSyntheticDataset({ ...o, onProgress: (done) => progress.update(done) });
   const counts = Object.entries(s.classCounts).map(([k, v]) => `${k} ${v}`).join(', ');
   out.write(`${s.n} cases in ${s.seconds.toFixed(1)}s -> ${o.out} (train ${s.splits.train}, val ${s.splits.val}, test ${s.splits.test}; ${s.zeroShot.file})\n${counts}\n`);
+  if (s.zeroShot.perClass < 20) err.write(`warning: the zero-shot index has only ${s.zeroShot.perClass} images per class; use a larger --n or --test\n`);
   return s;
 }

@@ -200,7 +200,7 @@ export function drawAnatomy(a: Anatomy, size: number, rng: Rng): ThoraxLayers {
       const outsideHeart = 1 - coverage(heartDistance(u, v), 1.5 * px);
       L.lung[side].data[i] = inOutline * aboveDome * lateralOfMediastinum * outsideHeart;
     });
-    drawVessels(L.markings, lung, a, rng);
+    drawVessels(L.markings, lung, rng);
   }
   paintEllipse(L.heart, heartShape, 1, 'max', 1.5 * px);
   // Aortic knob, upper left of the mediastinum.
@@ -213,7 +213,7 @@ export function drawAnatomy(a: Anatomy, size: number, rng: Rng): ThoraxLayers {
 }
 
 /** Branching vessels fanning out of the hilum, thinner and fainter towards the periphery. */
-function drawVessels(layer: Layer, lung: LungGeometry, a: Anatomy, rng: Rng): void {
+function drawVessels(layer: Layer, lung: LungGeometry, rng: Rng): void {
   const sign = imageSign(lung.side);
   const branches = 7 + rng.int(4);
   for (let b = 0; b < branches; b++) {
@@ -221,7 +221,7 @@ function drawVessels(layer: Layer, lung: LungGeometry, a: Anatomy, rng: Rng): vo
     const theta = -1.3 + (2.5 * (b + rng.uniform(0.2, 0.8))) / branches;
     const len = rng.uniform(0.14, 0.24);
     let p: Point = lung.hilum;
-    let width = 0.011;
+    const width = 0.011;
     let dir = theta;
     const pts: Point[] = [p];
     for (let k = 0; k < 5; k++) {
@@ -236,9 +236,7 @@ function drawVessels(layer: Layer, lung: LungGeometry, a: Anatomy, rng: Rng): vo
       }
     }
     paintStroke(layer, pts, width, 0.16);
-    width *= 0.8;
   }
-  void a;
 }
 
 function drawBones(layer: Layer, a: Anatomy, rng: Rng): void {
