@@ -22,7 +22,11 @@ export function lossPanels(lines: readonly MetricLine[]): Panel[] {
   // One x range for every panel, so the stages line up across panels.
   const xRange: [number, number] = [steps[0]!, Math.max(steps.at(-1)!, steps[0]! + 1)];
   const panel = (title: string, series: Series[], yLabel?: string): Panel => ({ title, series, xLabel: 'step', xRange, vLines, ...(yLabel ? { yLabel } : {}) });
-  const panels: Panel[] = [panel('total loss', [{ name: 'loss', x: steps, y: column('loss') }])];
+  // The stages' totals as separate series: their weights differ (stage 3 multiplies the global loss by 10).
+  const totals = [1, 2, 3].map((s) => `stage${s}_loss`).filter((k) => lines.some((l) => typeof l[k] === 'number'));
+  const totalSeries: Series[] = totals.length > 0 ? totals.map((name) => ({ name, x: steps, y: column(name) })) : [{ name: 'loss', x: steps, y: column('loss') }];
+  const positive = totalSeries.every((s) => Array.from(s.y).every((v) => v === null || v > 0));
+  const panels: Panel[] = [{ ...panel('total loss', totalSeries), logY: positive }];
   for (const [base, names] of groups) panels.push(panel(base, names.map((name) => ({ name, x: steps, y: column(name) }))));
   panels.push(panel('learning rate', [{ name: 'lr', x: steps, y: column('lr') }], 'lr'));
   if (lines.some((l) => l.spb_temp !== null)) panels.push(panel('SPB temperature', [{ name: 'spb_temp', x: steps, y: column('spb_temp') }]));

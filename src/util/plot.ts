@@ -68,12 +68,12 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return ticks;
 }
 
-/** Powers of ten within [min, max] (both > 0); 2 and 5 multiples too when fewer than 3 decades. */
+/** Powers of ten within [min, max] (both > 0); 2 and 5 multiples too when it spans under 2 decades. */
 export function logTicks(min: number, max: number): number[] {
   if (!(min > 0) || !(max > 0)) return [];
   const lo = Math.floor(Math.log10(min));
   const hi = Math.ceil(Math.log10(max));
-  const mults = hi - lo < 3 ? [1, 2, 5] : [1];
+  const mults = Math.log10(max / min) < 2 ? [1, 2, 5] : [1];
   const ticks: number[] = [];
   for (let e = lo; e <= hi; e++) for (const m of mults) {
     const v = decimal(m, e);
@@ -109,7 +109,8 @@ function axisFrom(values: number[], log: boolean, fixed: [number, number] | unde
   let hi = Math.max(...usable);
   if (log) {
     if (lo === hi) [lo, hi] = [lo / 2, hi * 2];
-    return { lo, hi, log };
+    const pad = (hi / lo) ** 0.05;
+    return { lo: lo / pad, hi: hi * pad, log };
   }
   if (lo === hi) [lo, hi] = [lo - (Math.abs(lo) || 1) / 2, hi + (Math.abs(hi) || 1) / 2];
   const pad = (hi - lo) * 0.05;
@@ -203,12 +204,15 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number, font: 
   if (p.xLabel) out.push(text((left + right) / 2, bottom + 34, p.xLabel, 'text-anchor="middle"'));
   if (p.yLabel) out.push(`<g transform="translate(${x0 + 14},${(top + bottom) / 2}) rotate(-90)">${text(0, 0, p.yLabel, 'text-anchor="middle"')}</g>`);
   if (p.legend ?? p.series.length > 1) {
+    // DejaVu Sans at 11 px averages about 6.6 px per character.
+    const width = Math.min(right - left - 8, 34 + 6.6 * Math.max(...p.series.map((s) => s.name.length)));
+    const x = right - 4 - width;
     const rows = p.series.map((s, i) => {
-      const y = top + 10 + i * 15;
+      const y = top + 14 + i * 15;
       const color = s.color ?? PALETTE[i % PALETTE.length]!;
-      return `<line x1="${right - 150}" y1="${y - 4}" x2="${right - 132}" y2="${y - 4}" stroke="${color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>${text(right - 128, y, s.name)}`;
+      return `<line x1="${(x + 6).toFixed(1)}" y1="${y - 4}" x2="${(x + 24).toFixed(1)}" y2="${y - 4}" stroke="${color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>${text(x + 28, y, s.name)}`;
     });
-    out.push(`<rect x="${right - 156}" y="${top + 2}" width="152" height="${p.series.length * 15 + 4}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`, ...rows);
+    out.push(`<rect x="${x.toFixed(1)}" y="${top + 4}" width="${width.toFixed(1)}" height="${p.series.length * 15 + 4}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`, ...rows);
   }
   return out.join('\n');
 }
