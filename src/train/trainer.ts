@@ -446,4 +446,3 @@ function loadOptimizerState(ckpt: Checkpoint, { optimizer, scheduler }: StageOpt
   }
 }
 
-export { RUN_FILES, readJsonLines };
