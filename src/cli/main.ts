@@ -165,4 +165,67 @@ program
     await runPlot(runDir).catch((e: unknown) => program.error(`prior plot: ${(e as Error).message}`, { exitCode: 1 }));
   });
 
+const evaluation = program.command('eval').description('evaluate a trained (or --random) PRIOR: zero-shot classification, retrieval');
+
+/** Loads src/cli/eval.ts and runs; bad options exit with code 2. */
+async function evalAction(command: string, raw: Record<string, unknown>, run: (m: typeof import('./eval.js'), raw: Record<string, unknown>) => Promise<void>): Promise<void> {
+  const m = await import('./eval.js');
+  try {
+    await run(m, raw);
+  } catch (e) {
+    if (e instanceof m.EvalCliError && e.message.startsWith(`invalid options for 'prior ${command}'`)) program.error(e.message, { exitCode: 2 });
+    throw e;
+  }
+}
+
+/** The options every evaluation command shares: where the model comes from and how it runs. */
+function modelOptions(c: Command): Command {
+  return c
+    .option('--checkpoint <dir>', 'run directory, its checkpoints/ (or best/, stage2_start/...) or one step directory')
+    .option('--random <preset>', 'instead of --checkpoint: the preset (tiny, paper) with random weights, a baseline')
+    .option('--seed <n>', 'torch seed: SPB noise of the faithful variant, and the --random initialisation', '0')
+    .option('--variant <v>', 'faithful (the original: noisy SPB, raw logit scale, [SEP] kept) or intended', 'faithful')
+    .option('--batch-size <n>', 'images per forward pass', '32')
+    .option('--device <d>', 'cpu or cuda', 'cpu')
+    .option('--vocab <file>', 'WordPiece vocabulary (default: the bundled bert-base-uncased, as training)');
+}
+
+modelOptions(evaluation.command('zeroshot').description('zero-shot classification (spec 9): sklearn report, confusion matrix; zeroshot.json + confusion.png with --out'))
+  .option('--index <file>', 'CheXpert 5x200 format index (id -> { image_path, label one-hot })')
+  .option('--images <dir>', 'root the index image paths are relative to (or the image root of --dataset)')
+  .option('--dataset <file>', 'instead of --index: a labelled dataset file (classes.json beside it; single-label records)')
+  .option('--classes <file>', 'JSON list of class names in label order, or classes.json with prompts (default: CheXpert 5x200)')
+  .option('--prompts <file>', 'JSON { class: prompt | [prompts] } (default "<Class> is observed")')
+  .option('--out <dir>', 'folder for zeroshot.json and confusion.png')
+  .option('--strict', 'a missing image is an error (default: counted and left out)', false)
+  .action((raw: Record<string, unknown>) => evalAction('eval zeroshot', raw, (m, r) => m.runEvalZeroShot(m.parseEvalOptions(m.ZeroShotCliOptions, r, 'eval zeroshot'))));
+
+modelOptions(evaluation.command('retrieval').description('image-text retrieval P@K/R@K with global embeddings: class protocol (--index) or instance protocol (--dataset)'))
+  .option('--index <file>', 'CheXpert 5x200 format index: candidates are the class prompts')
+  .option('--images <dir>', 'image root of --index (or of --dataset)')
+  .option('--dataset <file>', 'paired image/report dataset file: candidates are the distinct reports')
+  .option('--classes <file>', 'class names / classes.json for --index')
+  .option('--prompts <file>', 'JSON { class: prompt | [prompts] }')
+  .option('--text-join <j>', 'none (original) or space: how report sentences are joined', 'none')
+  .option('--out <dir>', 'folder for retrieval.json')
+  .option('--strict', 'a missing image is an error', false)
+  .action((raw: Record<string, unknown>) => evalAction('eval retrieval', raw, (m, r) => m.runEvalRetrieval(m.parseEvalOptions(m.RetrievalCliOptions, r, 'eval retrieval'))));
+
+modelOptions(program.command('embed').description('global and local image/text embeddings of a dataset file, as safetensors with the ids in the metadata'))
+  .requiredOption('--dataset <file>', 'dataset file')
+  .option('--image-root <dir>', 'resolve relative image paths against this folder')
+  .option('--text-join <j>', 'none (original) or space', 'none')
+  .requiredOption('--out <file>', 'output .safetensors')
+  .action((raw: Record<string, unknown>) => evalAction('embed', raw, (m, r) => m.runEmbed(m.parseEvalOptions(m.EmbedCliOptions, r, 'embed'))));
+
+modelOptions(program.command('explain').description('per-sentence attention of a report over its radiograph (local cross-attention A1), as a PNG'))
+  .requiredOption('--image <file>', 'the radiograph')
+  .requiredOption('--report <text|file>', 'the report text, or a file holding it')
+  .requiredOption('--out <file>', 'output .png')
+  .option('--sentences <rows>', 'prototypes (SPB, stages 2-3) or sentences (raw, stage 1)', 'prototypes')
+  .option('--columns <n>', 'panels per row', '3')
+  .option('--panel-size <px>', 'panel side', '256')
+  .option('--text-join <j>', 'none (original) or space', 'none')
+  .action((raw: Record<string, unknown>) => evalAction('explain', raw, (m, r) => m.runExplain(m.parseEvalOptions(m.ExplainCliOptions, r, 'explain'))));
+
 await program.parseAsync();
