@@ -119,14 +119,15 @@ describe('PretrainLoader: batches', () => {
 
   it('gives identical batches for workers 0, 1, 2 and any prefetch depth (items depend on seed, epoch, index only)', async () => {
     const base = { batchSize: 5, seed: 3, ...SMALL } as const;
-    const reference = await withLoader(RECORDS, { ...base, workers: 0 }, collect);
-    expect(reference.map((b) => b.image.length)).toEqual([5, 5, 5, 5].map((n) => n * 64 * 64));
+    const records = RECORDS.slice(0, 12);
+    const reference = await withLoader(records, { ...base, workers: 0 }, collect);
+    expect(reference.map((b) => b.image.length)).toEqual([5, 5, 2].map((n) => n * 64 * 64));
     for (const [workers, prefetch] of [[1, 1], [2, 3]] as const) {
-      const got = await withLoader(RECORDS, { ...base, workers, prefetch }, collect);
+      const got = await withLoader(records, { ...base, workers, prefetch }, collect);
       expect(got).toEqual(reference);
     }
     // A different seed changes the order and the augmentation.
-    const other = await withLoader(RECORDS, { ...base, seed: 4, workers: 0 }, collect);
+    const other = await withLoader(records, { ...base, seed: 4, workers: 0 }, collect);
     expect(other[0]!.indices).not.toEqual(reference[0]!.indices);
   });
 
