@@ -47,11 +47,7 @@ export async function loadImageBatch(model: Prior, paths: readonly string[], nor
   const flat = new Float32Array(paths.length * size * size);
   planes.forEach((plane, i) => flat.set(plane, i * size * size));
   const device = modelDevice(model);
-  const cpu = torch.tensor(flat).reshape(paths.length, 1, size, size);
-  if (device === 'cpu') return cpu as Tensor<'float32'>;
-  const moved = cpu.to(device);
-  cpu.dispose();
-  return moved as Tensor<'float32'>;
+  return torch.scope(() => torch.tensor(flat, { device }).reshape(paths.length, 1, size, size)) as Tensor<'float32'>;
 }
 
 export interface TokenisedTexts {

@@ -250,7 +250,7 @@ export function zeroShotProbabilities(model: Prior, image: ImageEmbeddings, enco
         g = perClass(globalLogits, 'max');
         l = perClass(localScores, 'mean');
       }
-      return torch.keep(torch.softmax(g, 1).add(torch.softmax(l, 1).mul(LOCAL_SCORE_WEIGHT)));
+      return torch.softmax(g, 1).add(torch.softmax(l, 1).mul(LOCAL_SCORE_WEIGHT));
     }),
   );
 }

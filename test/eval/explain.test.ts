@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainAlignment, tokenWeightsToGrid } from '../../src/eval/explain.js';
 import type { Prior } from '../../src/models/prior/prior.js';
+import * as torch from '../../src/torch/index.js';
 import { CXR_ROOT, cxr, tinyPrior } from './helpers.js';
 
 describe('tokenWeightsToGrid', () => {
@@ -62,7 +63,9 @@ describe('explainAlignment', () => {
   });
 
   it('spatial layout: the map is the token weights on the grid; seeded runs repeat', async () => {
+    const live = torch.liveTensors();
     const a = await explainAlignment(spatial, image, report, { seed: 9 });
+    expect(torch.liveTensors()).toBe(live);
     expect(a.localLayout).toBe('spatial');
     expect(a.maps).toEqual(a.attention);
     expect(a.layout.width).toBe(2 * 16 + 3 * 256 + 2 * 16);

@@ -105,9 +105,11 @@ describe('evaluateZeroShot', () => {
     expect(i7).not.toEqual(a);
   });
 
-  it('gives the same results for batch size 1 and 4', async () => {
+  it('gives the same results for batch size 1 and 4, and leaves no tensor behind', async () => {
     const ds = readZeroShotIndex(writeIndex(dir, 5), CXR_ROOT);
+    const live = torch.liveTensors();
     const one = await evaluateZeroShot(model, ds, { batchSize: 1, seed: 2 });
+    expect(torch.liveTensors()).toBe(live);
     const four = await evaluateZeroShot(model, ds, { batchSize: 4, seed: 2 });
     expect(four.predictions.map((p) => p.predicted)).toEqual(one.predictions.map((p) => p.predicted));
     one.predictions.forEach((p, i) => p.probabilities.forEach((v, c) => expect(four.predictions[i]!.probabilities[c]).toBeCloseTo(v, 5)));
