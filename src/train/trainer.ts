@@ -179,17 +179,22 @@ export class Trainer<B> {
       torch.manualSeed(config.seed);
       return this.loop({ stage: 1, epoch: 0, batch: 0, step: 0, optimizerStage: null, best: null }, null);
     }
-    const position = parsePosition(ckpt);
-    this.opts.model.loadStateDict(ckpt.model);
-    restoreRngStates(ckpt.rng);
+    let position: TrainPosition;
+    try {
+      position = parsePosition(ckpt);
+      this.opts.model.loadStateDict(ckpt.model);
+      restoreRngStates(ckpt.rng);
+    } catch (e) {
+      torch.dispose([ckpt.optimizer, ckpt.scheduler]);
+      throw e;
+    } finally {
+      // The model holds its own copy now; the optimizer state waits for its stage (see loop).
+      torch.dispose([ckpt.model, [...ckpt.rng.values()]]);
+    }
     this.lastSavedStep = ckpt.step;
     this.lastCheckpoint = ckpt.path;
     this.log(`resume: ${ckpt.path} (step ${ckpt.step}, stage ${position.stage}, epoch ${position.epoch}, batch ${position.batch})`);
-    try {
-      return await this.loop(position, ckpt);
-    } finally {
-      torch.dispose([ckpt.model, ckpt.optimizer, ckpt.scheduler, [...ckpt.rng.values()]]);
-    }
+    return this.loop(position, ckpt);
   }
 
   private async loop(pos: TrainPosition, ckpt: Checkpoint | null): Promise<TrainResult> {
@@ -207,7 +212,12 @@ export class Trainer<B> {
         if (plan.stage < pos.stage || plan.config.epochs === 0) continue;
         if (plan.stage > pos.stage) Object.assign(pos, { stage: plan.stage, epoch: plan.firstEpoch, batch: 0 });
         const resumeOptimizer = ckpt !== null && pos.optimizerStage === plan.stage && (pos.epoch > plan.firstEpoch || pos.batch > 0) ? ckpt : null;
-        const stopped = await this.runStage(plan, pos, resumeOptimizer);
+        // The checkpoint's optimizer state is loaded (copied) when the stage starts, or not at all.
+        const onStageReady = (): void => {
+          if (ckpt !== null) torch.dispose([ckpt.optimizer, ckpt.scheduler]);
+          ckpt = null;
+        };
+        const stopped = await this.runStage(plan, pos, resumeOptimizer, onStageReady);
         if (stopped) return this.result('interrupted', pos);
       }
       if (this.lastSavedStep !== pos.step) this.save(runPath(this.opts.runDir, 'checkpoints'), pos, null, { keepLast: config.checkpoint.keepLast });
@@ -221,12 +231,13 @@ export class Trainer<B> {
       }
       return this.result('completed', pos);
     } finally {
+      if (ckpt !== null) torch.dispose([ckpt.optimizer, ckpt.scheduler]);
       for (const [sig, h] of Object.entries(handlers)) process.off(sig, h);
     }
   }
 
   /** Trains one stage from `pos`; returns true when a signal stopped it (after saving). */
-  private async runStage(plan: StagePlan, pos: TrainPosition, resumeFrom: Checkpoint | null): Promise<boolean> {
+  private async runStage(plan: StagePlan, pos: TrainPosition, resumeFrom: Checkpoint | null, onStageReady: () => void): Promise<boolean> {
     const { model, config, runDir } = this.opts;
     const ckptDir = runPath(runDir, 'checkpoints');
     if (plan.stage > 1 && pos.epoch === plan.firstEpoch && pos.batch === 0) {
@@ -236,6 +247,7 @@ export class Trainer<B> {
     const stageOpt = stageOptimizer(model.parameters(), plan);
     const scaler = config.precision === 'fp16' ? new GradScaler({ device: this.device }) : null;
     if (resumeFrom !== null) loadOptimizerState(resumeFrom, stageOpt, scaler);
+    onStageReady();
     pos.optimizerStage = plan.stage;
     const source = this.opts.trainSource(plan);
     const batchesPerEpoch = source.batchesPerEpoch;
