@@ -27,6 +27,9 @@ export class EvalCliError extends Error {
   override name = 'EvalCliError';
 }
 
+/** Error names that mean bad input rather than a bug: the CLI prints their message without a stack. */
+export const INPUT_ERRORS: ReadonlySet<string> = new Set(['EvalCliError', 'EvalInputError', 'ZeroShotDataError', 'ModelLoadError', 'CheckpointError', 'ImageError', 'DatasetFileError', 'SafetensorsError', 'TokenizerError']);
+
 const int = (min: number) => z.coerce.number().int().min(min);
 const presets = Object.keys(PRIOR_PRESETS) as [PriorPreset, ...PriorPreset[]];
 

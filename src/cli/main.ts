@@ -174,6 +174,8 @@ async function evalAction(command: string, raw: Record<string, unknown>, run: (m
     await run(m, raw);
   } catch (e) {
     if (e instanceof m.EvalCliError && e.message.startsWith(`invalid options for 'prior ${command}'`)) program.error(e.message, { exitCode: 2 });
+    // Bad input (files, data, checkpoints) is reported in one line; anything else keeps its stack.
+    if (e instanceof Error && m.INPUT_ERRORS.has(e.name)) program.error(`error: ${e.message}`, { exitCode: 1 });
     throw e;
   }
 }

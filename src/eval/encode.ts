@@ -33,6 +33,21 @@ export function evalTokenizer(vocabPath: string = DEFAULT_VOCAB_PATH): BertToken
   return t;
 }
 
+/** Input that does not fit the model or the task (a vocabulary, an image list...); the message says what. */
+export class EvalInputError extends Error {
+  override name = 'EvalInputError';
+}
+
+/** The tokenizer for `model`: its vocabulary must have the size the text encoder was built with. */
+export function tokenizerFor(model: Prior, vocabPath: string = DEFAULT_VOCAB_PATH): BertTokenizer {
+  const tokenizer = evalTokenizer(vocabPath);
+  const expected = model.config.text.vocab_size;
+  if (tokenizer.vocab.size !== expected) {
+    throw new EvalInputError(`vocabulary ${vocabPath} has ${tokenizer.vocab.size} tokens, but the model's text encoder has ${expected} (pass the vocabulary it was trained with, --vocab FILE)`);
+  }
+  return tokenizer;
+}
+
 function modelDevice(model: Prior): DeviceLike {
   return model.logitScale.device as DeviceLike;
 }
@@ -58,7 +73,7 @@ export interface TokenisedTexts {
 
 /** Reports (each a sentence list, in order, no shuffle) tokenised as training does, at the model's text length. */
 export function tokeniseReports(model: Prior, reports: readonly (readonly string[])[], options: TextOptions = {}): TokenisedTexts {
-  const tokenizer = evalTokenizer(options.vocabPath);
+  const tokenizer = tokenizerFor(model, options.vocabPath);
   const L = model.config.textMaxLength;
   const ids = new Int32Array(reports.length * L);
   const mask = new Int32Array(reports.length * L);
@@ -76,7 +91,7 @@ export function tokeniseReports(model: Prior, reports: readonly (readonly string
 
 /** Prompt texts tokenised as the zero-shot code does (spec 9.3: padded to the model's text length). */
 export function tokenisePrompts(model: Prior, prompts: readonly string[], vocabPath?: string): { inputIds: Tensor<'int64'>; attentionMask: Tensor<'int64'> } {
-  const tokenizer = evalTokenizer(vocabPath);
+  const tokenizer = tokenizerFor(model, vocabPath);
   const L = model.config.textMaxLength;
   const ids: number[][] = [];
   const mask: number[][] = [];

@@ -107,10 +107,13 @@ export function confusionMatrixSvg(confusion: readonly (readonly number[])[], na
   const labelWidth = Math.min(220, Math.max(60, ...names.map((s) => s.length * 7.5))) + 16;
   const top = 56;
   const left = labelWidth + 28;
-  const bottomLabels = Math.min(160, Math.max(40, ...names.map((s) => s.length * 6.6))) + 30;
+  const bottomLabels = Math.min(120, Math.max(30, ...names.map((s) => s.length * 4.8))) + 40;
   const width = left + n * cell + 24;
   const height = top + n * cell + bottomLabels;
-  const parts: string[] = [textLines([title], width / 2, 24, { size: 15, anchor: 'middle', weight: 'bold' })];
+  const parts: string[] = [
+    textLines([title], width / 2, 22, { size: 15, anchor: 'middle', weight: 'bold' }),
+    textLines(['count and share of the true class (colour: the share)'], width / 2, 40, { size: 11, anchor: 'middle', color: '#555' }),
+  ];
   for (let t = 0; t < n; t++) {
     const rowTotal = confusion[t]!.reduce((a, b) => a + b, 0);
     for (let p = 0; p < n; p++) {

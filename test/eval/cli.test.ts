@@ -5,8 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { ExplainCliOptions, parseEvalOptions } from '../../src/cli/eval.js';
-import { CXR_ROOT, REPO, cxr, tempDir, tinyPrior, writeIndex, writeRun } from './helpers.js';
+import { EmbedCliOptions, ExplainCliOptions, RetrievalCliOptions, parseEvalOptions, runEmbed, runEvalRetrieval } from '../../src/cli/eval.js';
+import * as safetensors from '../../src/io/safetensors.js';
+import { CXR_ROOT, REPO, cxr, tempDir, tinyPrior, writeDataset, writeIndex, writeRun } from './helpers.js';
 
 function prior(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'src', 'cli', 'main.ts'), ...args], { cwd: REPO, encoding: 'utf8' });
@@ -50,5 +51,23 @@ describe('prior eval / explain', () => {
     expect(badVariant.status).toBe(2);
     expect(badVariant.stderr).toMatch(/variant/);
     expect(existsSync(join(dir, 'x.png'))).toBe(false);
+  });
+
+  it('eval retrieval (class protocol) and embed, in process', async () => {
+    const sink = (): { text: string; write(t: string): boolean } => ({ text: '', write(t: string) { this.text += t; return true; } });
+    const out = sink();
+    const err = sink();
+    const index = writeIndex(dir, 5, 0, 'retrieval-index.json');
+    await runEvalRetrieval(parseEvalOptions(RetrievalCliOptions, { checkpoint: run, index, images: CXR_ROOT, out: join(dir, 'ret'), batchSize: '2' }, 'eval retrieval'), out, err);
+    expect(out.text).toMatch(/class retrieval, 5 images x 5 texts, score: cosine of global embeddings/);
+    expect(out.text).toMatch(/text->image/);
+    expect(JSON.parse(readFileSync(join(dir, 'ret', 'retrieval.json'), 'utf8')).imageToText.nQueries).toBe(5);
+    const dataset = writeDataset(dir, [[1, 'Left upper lobe infiltrate.', []], [2, 'No effusion. Normal heart.', []]], []);
+    const file = join(dir, 'emb', 'e.safetensors');
+    await runEmbed(parseEvalOptions(EmbedCliOptions, { checkpoint: run, dataset, out: file }, 'embed'), out, err);
+    const back = safetensors.load(file);
+    expect(JSON.parse(back.metadata.text_ids!)).toEqual(['r1', 'r2']);
+    expect(back.metadata.model).toMatch(/step-000007$/);
+    expect(back.tensors.get('image_local')!.shape).toEqual([2, 4, 128]);
   });
 });
