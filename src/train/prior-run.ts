@@ -35,15 +35,17 @@ export function priorBatchTo(batch: PriorBatch, device: Device): PriorBatch {
   return moved;
 }
 
-/** `source` with every batch passed through `map`. */
+/** `source` with every batch passed through `map` (its cursor and close kept). */
 export function mapSource<A, B>(source: BatchSource<A>, map: (a: A) => B): BatchSource<B> {
-  return {
+  const mapped: BatchSource<B> = {
     batchesPerEpoch: source.batchesPerEpoch,
     async *epoch(epoch, options) {
       for await (const batch of source.epoch(epoch, options)) yield map(batch);
     },
     close: () => source.close?.() ?? Promise.resolve(),
   };
+  if (source.cursor) mapped.cursor = () => source.cursor!();
+  return mapped;
 }
 
 /** Is `file` the default synthetic dataset (so `prior train` may generate it when missing)? */

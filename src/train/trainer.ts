@@ -30,10 +30,21 @@ export interface StageModel<B> {
   readonly sentenceBank?: { setTemperature(step: number, total: number, strategy: SpbTemperatureStrategy): unknown; readonly temperature: number } | null;
 }
 
+/** Where a source's epoch stands after the batches it yielded (PretrainLoader's LoaderCursor). */
+export interface SourceCursor {
+  epoch: number;
+  item: number;
+  batch: number;
+}
+
 /** Batches of one epoch at a time, resumable mid-epoch (PretrainLoader's shape). */
 export interface BatchSource<B> {
+  /** Batches per epoch when nothing is skipped (an epoch may yield fewer). */
   readonly batchesPerEpoch: number;
-  epoch(epoch: number, options?: { startBatch?: number }): AsyncIterableIterator<B>;
+  /** An epoch's batches, from its start, after `startBatch` batches, or after a saved cursor. */
+  epoch(epoch: number, options?: { startBatch?: number; from?: SourceCursor }): AsyncIterableIterator<B>;
+  /** The position after the last batch yielded: saved with each checkpoint for an exact resume when items were skipped. */
+  cursor?(): SourceCursor;
   close?(): Promise<void>;
 }
 
@@ -99,6 +110,8 @@ interface TrainPosition {
   step: number;
   /** The stage whose optimizer the checkpoint holds (null before the first step). */
   optimizerStage: Stage | null;
+  /** The source's cursor after `batch` batches of `epoch`, when the source has one. */
+  cursor: SourceCursor | null;
   best: { stage: Stage; loss: number; step: number } | null;
 }
 
@@ -151,7 +164,7 @@ export class Trainer<B> {
     writeJson(runPath(runDir, 'config'), config);
     writeJson(runPath(runDir, 'provenance'), makeProvenance(config.seed));
     torch.manualSeed(config.seed);
-    return this.loop({ stage: 1, epoch: 0, batch: 0, step: 0, optimizerStage: null, best: null }, null);
+    return this.loop({ stage: 1, epoch: 0, batch: 0, step: 0, optimizerStage: null, cursor: null, best: null }, null);
   }
 
   /**
@@ -177,7 +190,7 @@ export class Trainer<B> {
     if (ckpt === null) {
       this.log(`resume: no checkpoint in ${dir}; starting from step 0`);
       torch.manualSeed(config.seed);
-      return this.loop({ stage: 1, epoch: 0, batch: 0, step: 0, optimizerStage: null, best: null }, null);
+      return this.loop({ stage: 1, epoch: 0, batch: 0, step: 0, optimizerStage: null, cursor: null, best: null }, null);
     }
     let position: TrainPosition;
     try {
@@ -210,7 +223,7 @@ export class Trainer<B> {
     try {
       for (const plan of this.plans) {
         if (plan.stage < pos.stage || plan.config.epochs === 0) continue;
-        if (plan.stage > pos.stage) Object.assign(pos, { stage: plan.stage, epoch: plan.firstEpoch, batch: 0 });
+        if (plan.stage > pos.stage) Object.assign(pos, { stage: plan.stage, epoch: plan.firstEpoch, batch: 0, cursor: null });
         const resumeOptimizer = ckpt !== null && pos.optimizerStage === plan.stage && (pos.epoch > plan.firstEpoch || pos.batch > 0) ? ckpt : null;
         // The checkpoint's optimizer state is loaded (copied) when the stage starts, or not at all.
         const onStageReady = (): void => {
@@ -259,9 +272,11 @@ export class Trainer<B> {
     const progress = this.opts.progress === null ? null : new Progress({ total: stageSteps, unit: 'steps', stream: this.opts.progress ?? process.stderr });
     this.log(`stage ${plan.stage}: epochs ${plan.firstEpoch}-${lastEpoch - 1}, ${batchesPerEpoch} batches/epoch (schedule I = ${plan.scheduleIters}), batch ${plan.batchSize}, ${config.precision} on ${this.device}`);
     try {
-      for (; pos.epoch < lastEpoch; pos.epoch++, pos.batch = 0) {
+      for (; pos.epoch < lastEpoch; pos.epoch++, pos.batch = 0, pos.cursor = null) {
         if (pos.batch < batchesPerEpoch) {
-          const it = source.epoch(pos.epoch, { startBatch: pos.batch });
+          // A saved cursor of this epoch resumes exactly even after skipped items; else skip whole batches.
+          const from = pos.cursor !== null && pos.cursor.epoch === pos.epoch && pos.cursor.batch === pos.batch ? pos.cursor : null;
+          const it = source.epoch(pos.epoch, from ? { from } : { startBatch: pos.batch });
           try {
             for (;;) {
               const t0 = performance.now();
@@ -275,6 +290,7 @@ export class Trainer<B> {
               appendJsonLine(runPath(runDir, 'metrics'), { ...line, step_ms: round3(total), data_ms: round3(waited) });
               pos.step += 1;
               pos.batch += 1;
+              pos.cursor = source.cursor?.() ?? null;
               progress?.update((pos.epoch - plan.firstEpoch) * batchesPerEpoch + pos.batch, this.progressFields(plan, pos, line));
               const every = config.checkpoint.everySteps;
               if ((every > 0 && pos.step % every === 0) || this.stopSignal !== null) {
@@ -285,7 +301,7 @@ export class Trainer<B> {
           } finally {
             await it.return?.();
           }
-          if (pos.batch < batchesPerEpoch) throw new Error(`stage ${plan.stage} epoch ${pos.epoch}: the source ended after ${pos.batch} of ${batchesPerEpoch} batches`);
+          if (pos.batch < batchesPerEpoch) this.log(`stage ${plan.stage} epoch ${pos.epoch}: the source gave ${pos.batch} of ${batchesPerEpoch} batches (items skipped)`);
         }
         const every = config.validation.everyEpochs;
         if (every > 0 && this.opts.valSource && (pos.epoch + 1 - plan.firstEpoch) % every === 0) await this.validate(plan, pos, { stageOpt, scaler });
@@ -443,8 +459,9 @@ function parsePosition(ckpt: Checkpoint): TrainPosition {
     s.step === ckpt.step &&
     (s.optimizerStage === null || [1, 2, 3].includes(s.optimizerStage as number));
   if (!ok) throw new Error(`checkpoint '${ckpt.path}': no training position of this trainer (version ${STATE_VERSION}) in its state`);
-  const { stage, epoch, batch, step, optimizerStage, best } = s as unknown as TrainPosition;
-  return { stage, epoch, batch, step, optimizerStage, best: best ?? null };
+  const { stage, epoch, batch, step, optimizerStage, cursor, best } = s as unknown as TrainPosition;
+  const validCursor = cursor !== null && typeof cursor === 'object' && [cursor.epoch, cursor.item, cursor.batch].every((v) => Number.isSafeInteger(v) && v >= 0);
+  return { stage, epoch, batch, step, optimizerStage, cursor: validCursor ? cursor : null, best: best ?? null };
 }
 
 function loadOptimizerState(ckpt: Checkpoint, { optimizer, scheduler }: StageOptimizer, scaler: GradScaler | null): void {

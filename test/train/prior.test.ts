@@ -74,7 +74,8 @@ describe('PRIOR through the trainer', () => {
     const interrupted = join(tmp.dir, 'interrupted');
     const first = await train(interrupted, 5);
     expect(first).toMatchObject({ status: 'interrupted', exitCode: 130, steps: 5 });
-    expect(loadCheckpoint(join(interrupted, 'checkpoints'))).toMatchObject({ step: 5, stage: 'stage2' });
+    // Stage 2's first epoch after one batch; the loader's cursor is saved for an exact restart.
+    expect(loadCheckpoint(join(interrupted, 'checkpoints'))).toMatchObject({ step: 5, stage: 'stage2', epoch: 2, loaderRng: { batch: 1, cursor: { epoch: 2, item: 4, batch: 1 } } });
     const second = await train(interrupted, undefined, true);
     expect(second).toMatchObject({ status: 'completed', steps: 12 });
     expect(metricValues(interrupted)).toEqual(metricValues(straight));

@@ -119,6 +119,34 @@ describe('a non-finite loss', () => {
   });
 });
 
+describe('a source that yields fewer batches than planned (skipped items)', () => {
+  it('logs it and goes on with the next epoch', async () => {
+    const runDir = join(tmp.dir, 'short');
+    const logs: string[] = [];
+    const options = toyOptions(runDir, toyConfig(['validation.everyEpochs=0']), { log: (l) => logs.push(l) });
+    const full = options.trainSource;
+    options.trainSource = (plan) => {
+      const source = full(plan);
+      return {
+        batchesPerEpoch: source.batchesPerEpoch,
+        async *epoch(e, o) {
+          let n = 0;
+          for await (const b of source.epoch(e, o)) {
+            if (e === 1 && n++ === 3) {
+              options.disposeBatch(b);
+              return;
+            }
+            yield b;
+          }
+        },
+      };
+    };
+    expect((await new Trainer(options).run()).steps).toBe(28);
+    expect(logs).toContain('stage 1 epoch 1: the source gave 3 of 5 batches (items skipped)');
+    expect(readMetrics(runDir).map((l) => `${l.epoch}.${l.batch}`).slice(4, 9)).toEqual(['0.4', '1.0', '1.1', '1.2', '2.0']);
+  });
+});
+
 describe('mixed precision', () => {
   it.each(['bf16', 'fp16'] as const)('%s autocast trains the toy to the end', async (precision) => {
     const runDir = join(tmp.dir, precision);
