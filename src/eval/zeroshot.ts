@@ -51,6 +51,7 @@ export interface ZeroShotItem {
 export interface MissingImage {
   id: string;
   imagePath: string;
+  label: number;
 }
 
 export interface SkippedRecord {
@@ -96,7 +97,8 @@ export interface ReadZeroShotOptions {
 
 /**
  * Reads a CheXpert-5x200-format index: `{ id: { image_path (relative to imagesRoot), label
- * (one-hot over the classes) } }`, in file order. A label that is not one-hot is an error naming
+ * (one-hot over the classes) } }`, in JSON key order (numeric keys come back ascending, not in
+ * file order; no result depends on the order). A label that is not one-hot is an error naming
  * the entry; so is a label length that differs from the class count.
  */
 export function readZeroShotIndex(file: string, imagesRoot: string, { strict = false, classNames = CHEXPERT_5X200_CLASSES }: ReadZeroShotOptions = {}): ZeroShotDataset {
@@ -116,7 +118,7 @@ export function readZeroShotIndex(file: string, imagesRoot: string, { strict = f
     const imagePath = isAbsolute(entry.image_path) ? entry.image_path : resolve(imagesRoot, entry.image_path);
     if (!existsSync(imagePath)) {
       if (strict) throw new ZeroShotDataError(`${file}: entry '${id}': image ${imagePath} does not exist`);
-      missing.push({ id, imagePath });
+      missing.push({ id, imagePath, label: hot[0]! });
       continue;
     }
     items.push({ id, imagePath, label: hot[0]! });
@@ -146,7 +148,7 @@ export function readLabelledDataset(file: string, { strict = false, imageRoot }:
     const imagePath = r.imagePaths[0]!;
     if (!existsSync(imagePath)) {
       if (strict) throw new ZeroShotDataError(`${file}: record '${r.key}': image ${imagePath} does not exist`);
-      missing.push({ id: r.key, imagePath });
+      missing.push({ id: r.key, imagePath, label: hot[0]! });
       continue;
     }
     items.push({ id: r.key, imagePath, label: hot[0]! });

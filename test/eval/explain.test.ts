@@ -65,7 +65,7 @@ describe('explainAlignment', () => {
   it('spatial layout: the map is the token weights on the grid; seeded runs repeat', async () => {
     const live = torch.liveTensors();
     const a = await explainAlignment(spatial, image, report, { seed: 9 });
-    expect(torch.liveTensors()).toBe(live);
+    expect(torch.liveTensors()).toBeLessThanOrEqual(live); // (the GC may free earlier garbage meanwhile)
     expect(a.localLayout).toBe('spatial');
     expect(a.maps).toEqual(a.attention);
     expect(a.layout.width).toBe(2 * 16 + 3 * 256 + 2 * 16);

