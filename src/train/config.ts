@@ -45,6 +45,8 @@ export const TrainConfigSchema = z.strictObject({
     imageRoot: z.string().min(1).optional(),
     /** A validation dataset file; validation runs only with one. */
     val: z.string().min(1).optional(),
+    /** WordPiece vocab.txt matching the text encoder (default: the bundled bert-base-uncased, bert-tiny's). */
+    vocab: z.string().min(1).optional(),
     batchSize: positiveInt,
     /** Square image side fed to the model; must equal the model's imageSize. */
     imageSize: positiveInt,

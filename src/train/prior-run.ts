@@ -6,6 +6,7 @@ import type { PriorBatch } from '../data/batch.js';
 import { disposeBatch } from '../data/batch.js';
 import { type DatasetFile, readDatasetFile } from '../data/dataset-file.js';
 import { PretrainLoader } from '../data/loader.js';
+import { BertTokenizer, DEFAULT_VOCAB_PATH } from '../data/tokenizer.js';
 import { Prior } from '../models/prior/prior.js';
 import * as torch from '../torch/index.js';
 import { DEFAULT_SYNTH_DIR, type TrainConfig, modelConfig } from './config.js';
@@ -71,8 +72,13 @@ export function preparePriorRun(config: TrainConfig): PriorRun {
   };
   const train = read(config.data.dataset);
   const val = config.data.val !== undefined && config.validation.everyEpochs > 0 ? read(config.data.val) : null;
-  torch.manualSeed(config.seed);
   const mc = modelConfig(config);
+  const vocabPath = config.data.vocab ?? DEFAULT_VOCAB_PATH;
+  const vocabSize = BertTokenizer.fromVocabFile(vocabPath).vocab.size;
+  if (vocabSize !== mc.text.vocab_size) {
+    throw new Error(`data.vocab '${vocabPath}' has ${vocabSize} word pieces but the model's text encoder expects ${mc.text.vocab_size} (set data.vocab to its vocab.txt)`);
+  }
+  torch.manualSeed(config.seed);
   const model = new Prior(mc);
   if (device !== 'cpu') model.to(device);
   const loader = (dataset: DatasetFile, plan: StagePlan, isTrain: boolean): BatchSource<PriorBatch> =>
@@ -86,6 +92,7 @@ export function preparePriorRun(config: TrainConfig): PriorRun {
         seed: config.seed,
         workers: config.data.workers,
         textJoin: config.data.textJoin === 'faithful' ? 'none' : 'space',
+        vocabPath,
       }),
       (b) => priorBatchTo(b, device),
     );

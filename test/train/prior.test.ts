@@ -70,6 +70,13 @@ describe('PRIOR through the trainer', () => {
     torch.dispose([ckpt.model, ckpt.optimizer]);
   });
 
+  it('refuses a vocabulary that does not fit the text encoder', () => {
+    const c = config();
+    expect(() => preparePriorRun({ ...c, model: { ...c.model, overrides: { ...c.model.overrides, text: { vocab_size: 1000 } } } })).toThrow(
+      /has 30522 word pieces but the model's text encoder expects 1000 \(set data\.vocab/,
+    );
+  });
+
   it('resumes exactly after an interruption in stage 2', async () => {
     const interrupted = join(tmp.dir, 'interrupted');
     const first = await train(interrupted, 5);
