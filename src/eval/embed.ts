@@ -14,7 +14,7 @@
 //   text_mask    [R, T] bool true for a real sentence
 import { type DatasetFile } from '../data/dataset-file.js';
 import { ZERO_SHOT_NORMALIZATION } from '../data/image.js';
-import { reportSentences } from '../data/prior-text.js';
+import { isBlankReport, reportSentences } from '../data/prior-text.js';
 import * as safetensors from '../io/safetensors.js';
 import type { Prior, ZeroShotVariant } from '../models/prior/prior.js';
 import * as torch from '../torch/index.js';
@@ -34,7 +34,7 @@ export interface EmbedOptions extends TextOptions {
 export interface DatasetEmbeddings {
   /** `<record key>/<image index>` per image row. */
   imageIds: string[];
-  /** Record key per text row. */
+  /** Record key per text row (records whose report has no sentence have no text row). */
   textIds: string[];
   imageGlobal: Tensor;
   imageLocal: Tensor;
@@ -62,7 +62,7 @@ export async function embedDataset(model: Prior, dataset: DatasetFile, opts: Emb
   model.eval();
   const images = dataset.records.flatMap((r) => r.imagePaths.map((p, i) => ({ id: `${r.key}/${i}`, path: p })));
   if (images.length === 0) throw new Error(`${dataset.path}: no records to embed`);
-  const progress = opts.progress ? new Progress({ total: images.length + dataset.records.length, unit: 'items', stream: opts.progress }) : null;
+  const progress = opts.progress ? new Progress({ total: images.length + dataset.records.filter((r) => !isBlankReport(reportSentences(r))).length, unit: 'items', stream: opts.progress }) : null;
   return withTorchSeed(seed, async () => {
     const globals: Tensor[] = [];
     const locals: Tensor[] = [];
@@ -81,7 +81,8 @@ export async function embedDataset(model: Prior, dataset: DatasetFile, opts: Emb
       progress?.update(done);
     }
     const textParts: { global: Tensor; local: Tensor; mask: Tensor }[] = [];
-    for (const batch of batches(dataset.records, batchSize)) {
+    const withText = dataset.records.filter((r) => !isBlankReport(reportSentences(r)));
+    for (const batch of batches(withText, batchSize)) {
       textParts.push(
         torch.scope(() =>
           torch.noGrad(() => {
@@ -93,6 +94,7 @@ export async function embedDataset(model: Prior, dataset: DatasetFile, opts: Emb
       done += batch.length;
       progress?.update(done);
     }
+    if (textParts.length === 0) throw new Error(`${dataset.path}: no record has a report to embed`);
     const maxT = Math.max(...textParts.map((p) => p.local.size(1)));
     const out = torch.scope(() => ({
       imageGlobal: torch.keep(torch.cat(globals, 0)),
@@ -102,7 +104,7 @@ export async function embedDataset(model: Prior, dataset: DatasetFile, opts: Emb
       textMask: torch.keep(torch.cat(textParts.map((p) => padTo(p.mask, maxT)), 0)),
     }));
     torch.dispose([globals, locals, textParts]);
-    return { ...out, imageIds: images.map((i) => i.id), textIds: dataset.records.map((r) => r.key), variant, seed };
+    return { ...out, imageIds: images.map((i) => i.id), textIds: withText.map((r) => r.key), variant, seed };
   });
 }
 

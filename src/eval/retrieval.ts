@@ -14,7 +14,7 @@
 // No logit scale: a positive scale does not change a ranking. Ties keep candidate order.
 import { type DatasetFile } from '../data/dataset-file.js';
 import { ZERO_SHOT_NORMALIZATION } from '../data/image.js';
-import { reportSentences } from '../data/prior-text.js';
+import { isBlankReport, reportSentences } from '../data/prior-text.js';
 import type { Prior, ZeroShotVariant } from '../models/prior/prior.js';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
@@ -44,6 +44,8 @@ export interface RetrievalReport {
   score: 'cosine of global embeddings';
   nImages: number;
   nTexts: number;
+  /** Instance protocol: records left out because their report has no sentence. */
+  skippedBlankReports: number;
   imageToText: RetrievalResult;
   textToImage: RetrievalResult;
 }
@@ -124,14 +126,19 @@ export async function evaluateRetrieval(model: Prior, dataset: ZeroShotDataset |
       images.dispose();
       disposeClasses(encoded);
       const r = classRetrievalBothWays(s, dataset.items.map((it) => it.label), encoded.promptClass, ks);
-      return { protocol: 'class', variant, seed, score: 'cosine of global embeddings', nImages: s.nImages, nTexts: s.nTexts, ...r };
+      return { protocol: 'class', variant, seed, score: 'cosine of global embeddings', nImages: s.nImages, nTexts: s.nTexts, skippedBlankReports: 0, ...r };
     }
     // Instance protocol: every image of every record; candidate texts are the distinct reports.
     const imagePaths: string[] = [];
     const imageText: string[] = [];
     const sentencesOf = new Map<string, string[]>();
+    let skippedBlankReports = 0;
     for (const r of dataset.records) {
       const sentences = reportSentences(r);
+      if (isBlankReport(sentences)) {
+        skippedBlankReports++;
+        continue;
+      }
       const text = sentences.join(' ');
       if (!sentencesOf.has(text)) sentencesOf.set(text, sentences);
       for (const p of r.imagePaths) {
@@ -139,7 +146,7 @@ export async function evaluateRetrieval(model: Prior, dataset: ZeroShotDataset |
         imageText.push(text);
       }
     }
-    if (imagePaths.length === 0) throw new Error(`${dataset.path}: no records to evaluate`);
+    if (imagePaths.length === 0) throw new Error(`${dataset.path}: no records with a report to evaluate`);
     const texts = [...sentencesOf.keys()];
     const progress = opts.progress ? new Progress({ total: imagePaths.length + texts.length, unit: 'items', stream: opts.progress }) : null;
     const images = await imageGlobals(model, imagePaths, opts, progress);
@@ -160,7 +167,7 @@ export async function evaluateRetrieval(model: Prior, dataset: ZeroShotDataset |
     const s = cosineScores(images, textGlobals);
     torch.dispose([images, textGlobals]);
     const r = instanceRetrievalBothWays(s, imageText, texts, ks);
-    return { protocol: 'instance', variant, seed, score: 'cosine of global embeddings', nImages: s.nImages, nTexts: s.nTexts, ...r };
+    return { protocol: 'instance', variant, seed, score: 'cosine of global embeddings', nImages: s.nImages, nTexts: s.nTexts, skippedBlankReports, ...r };
   });
 }
 
@@ -171,7 +178,7 @@ export function formatRetrieval(r: RetrievalReport): string {
   const row = (name: string, x: RetrievalResult): string =>
     [name.padEnd(14), ...ks.map((k) => x.precisionAtK[k]!.toFixed(4).padStart(8)), ...ks.map((k) => x.recallAtK[k]!.toFixed(4).padStart(8))].join('');
   return [
-    `${r.protocol} retrieval, ${r.nImages} images x ${r.nTexts} texts, score: ${r.score}, variant ${r.variant}, seed ${r.seed}`,
+    `${r.protocol} retrieval, ${r.nImages} images x ${r.nTexts} texts${r.skippedBlankReports > 0 ? ` (${r.skippedBlankReports} records without a report left out)` : ''}, score: ${r.score}, variant ${r.variant}, seed ${r.seed}`,
     head,
     row('image->text', r.imageToText),
     row('text->image', r.textToImage),

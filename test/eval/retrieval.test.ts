@@ -70,7 +70,7 @@ describe('evaluateRetrieval on a tiny PRIOR', () => {
     expect(formatRetrieval(a)).toMatch(/image->text/);
   });
 
-  it('instance protocol: every image against the distinct report texts', async () => {
+  it('instance protocol: every image against the distinct report texts; records without a report are left out and counted', async () => {
     const sub = join(dir, 'paired');
     mkdirSync(sub);
     const same = 'Progressive infiltrate and consolidation. No effusion.';
@@ -81,6 +81,7 @@ describe('evaluateRetrieval on a tiny PRIOR', () => {
         [2, same, []],
         [3, same, []],
         [4, 'Bilateral patchy opacities. Heart size is normal.', []],
+        [5, '', []],
       ],
       [],
     );
@@ -88,7 +89,7 @@ describe('evaluateRetrieval on a tiny PRIOR', () => {
     const r = await evaluateRetrieval(model, readDatasetFile(file), { seed: 1, batchSize: 3, ks: [1, 3] });
     expect(torch.liveTensors()).toBeLessThanOrEqual(live); // (the GC may free earlier garbage meanwhile)
     expect(r.protocol).toBe('instance');
-    expect([r.nImages, r.nTexts]).toEqual([4, 3]);
+    expect([r.nImages, r.nTexts, r.skippedBlankReports]).toEqual([4, 3, 1]);
     // With 3 candidates and one relevant each, top 3 holds every hit.
     expect(r.imageToText.recallAtK[3]).toBe(1);
     expect(r.textToImage.recallAtK[3]).toBeGreaterThan(0);
