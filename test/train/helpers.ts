@@ -1,6 +1,6 @@
 // Shared by the trainer tests: temp run directories and the toy-train child process.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,5 +63,3 @@ export function runToyChild(runDir: string, mode: 'fresh' | 'resume', o: ChildOp
 export function metricValues(runDir: string): Record<string, unknown>[] {
   return readJsonLines(join(runDir, 'metrics.jsonl')).map(({ step_ms: _s, data_ms: _d, ...rest }) => rest);
 }
-
-export const readText = (file: string): string => readFileSync(file, 'utf8');
