@@ -1,6 +1,7 @@
 // Shared fixtures of the evaluation tests: a tiny randomly initialised PRIOR and small datasets
 // over real X-rays of ../shared/data/cxr-notes (a missing data folder fails loudly).
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +19,11 @@ export const CHEXPERT_INDEX = join(REPO, '..', 'shared', 'data', 'chexpert-5x200
 
 export const cxr = (i: number): string => `images/cxr${String(i).padStart(4, '0')}.jpg`;
 
+/** A fresh temporary folder, removed after the calling test file. */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'prior-eval-'));
+  const dir = mkdtempSync(join(tmpdir(), 'prior-eval-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 export function tinyPrior(seed = 1, overrides: PriorConfigOverrides = {}): Prior {

@@ -12,10 +12,9 @@ import type { Prior } from '../../src/models/prior/prior.js';
 import * as torch from '../../src/torch/index.js';
 import { tempDir, tinyPrior, writeDataset, writeRun } from './helpers.js';
 
-let dir: string;
+const dir = tempDir();
 let model: Prior;
 beforeAll(() => {
-  dir = tempDir();
   model = tinyPrior(4);
 });
 afterAll(() => model.dispose());

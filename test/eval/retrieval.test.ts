@@ -49,10 +49,9 @@ describe('retrieval scoring (hand-checked)', () => {
 });
 
 describe('evaluateRetrieval on a tiny PRIOR', () => {
-  let dir: string;
-  let model: Prior;
+  const dir = tempDir();
+    let model: Prior;
   beforeAll(() => {
-    dir = tempDir();
     model = tinyPrior(2);
   });
   afterAll(() => model.dispose());

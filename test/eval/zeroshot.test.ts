@@ -24,10 +24,9 @@ import type { ImageEmbeddings, Prior } from '../../src/models/prior/prior.js';
 import * as torch from '../../src/torch/index.js';
 import { CHEXPERT_INDEX, CXR_ROOT, cxr, tempDir, tinyPrior, writeDataset, writeIndex } from './helpers.js';
 
-let dir: string;
+const dir = tempDir();
 let model: Prior;
 beforeAll(() => {
-  dir = tempDir();
   model = tinyPrior(1);
 });
 afterAll(() => model.dispose());
