@@ -54,7 +54,7 @@ const DataOptions = z.object({
   strict: z.boolean().default(false),
 });
 
-export const ZeroShotCliOptions = ModelOptions.extend(DataOptions.shape).extend({ out: z.string().min(1).optional() });
+export const ZeroShotCliOptions = ModelOptions.extend(DataOptions.shape).extend({ out: z.string().min(1).optional(), precision: z.enum(['fp32', 'bf16', 'fp16']).default('fp32') });
 export const RetrievalCliOptions = ModelOptions.extend(DataOptions.shape).extend({
   out: z.string().min(1).optional(),
   textJoin: z.enum(['none', 'space']).default('none'),
@@ -125,9 +125,9 @@ export async function runEvalZeroShot(o: z.output<typeof ZeroShotCliOptions>, ou
   const { model, source } = loadModel(o);
   err.write(`model: ${source}\n`);
   const classes = zeroShotClasses(dataset.classNames, prompts);
-  const r = await evaluateZeroShot(model, dataset, { classes, variant: o.variant, batchSize: o.batchSize, seed: o.seed, progress: err, ...(o.vocab === undefined ? {} : { vocabPath: o.vocab }) });
+  const r = await evaluateZeroShot(model, dataset, { classes, variant: o.variant, batchSize: o.batchSize, seed: o.seed, precision: o.precision, progress: err, ...(o.vocab === undefined ? {} : { vocabPath: o.vocab }) });
   model.dispose();
-  out.write(`zero-shot classification (${r.variant}, seed ${r.seed}), ${r.n} images${r.missing.length > 0 ? `, ${r.missing.length} missing` : ''}${r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : ''}\n\n`);
+  out.write(`zero-shot classification (${r.variant}, seed ${r.seed}${r.precision === 'fp32' ? '' : `, ${r.precision} autocast`}), ${r.n} images${r.missing.length > 0 ? `, ${r.missing.length} missing` : ''}${r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : ''}\n\n`);
   out.write(`${r.report}\n`);
   out.write(`accuracy ${r.accuracy.toFixed(5)}  macro precision ${r.macro.precision.toFixed(5)}  macro recall ${r.macro.recall.toFixed(5)}  macro F1 ${r.macro.f1.toFixed(5)}  kappa ${r.kappa.toFixed(5)}\n\n`);
   out.write(`${formatConfusion(r.confusion, dataset.classNames)}\n`);

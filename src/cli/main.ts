@@ -199,6 +199,7 @@ modelOptions(evaluation.command('zeroshot').description('zero-shot classificatio
   .option('--classes <file>', 'JSON list of class names in label order, or classes.json with prompts (default: CheXpert 5x200)')
   .option('--prompts <file>', 'JSON { class: prompt | [prompts] } (default "<Class> is observed")')
   .option('--out <dir>', 'folder for zeroshot.json and confusion.png')
+  .option('--precision <p>', 'fp32, or images under bf16 / fp16 autocast (the original ran fp16)', 'fp32')
   .option('--strict', 'a missing image is an error (default: counted and left out)', false)
   .action((raw: Record<string, unknown>) => evalAction('eval zeroshot', raw, (m, r) => m.runEvalZeroShot(m.parseEvalOptions(m.ZeroShotCliOptions, r, 'eval zeroshot'))));
 

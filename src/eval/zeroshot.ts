@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { readDatasetFile } from '../data/dataset-file.js';
 import { ZERO_SHOT_NORMALIZATION } from '../data/image.js';
 import type { ImageEmbeddings, Prior, ZeroShotClasses, ZeroShotVariant } from '../models/prior/prior.js';
+import { autocast } from '../optim/amp.js';
 import * as torch from '../torch/index.js';
 import type { DeviceLike, Tensor } from '../torch/index.js';
 import { Progress, type ProgressStream } from '../util/progress.js';
@@ -270,6 +271,20 @@ export interface ZeroShotOptions {
   vocabPath?: string;
   /** Where the progress bar goes; null for none (default none). */
   progress?: ProgressStream | null;
+  /**
+   * Images and scores under autocast: 'fp16' as the original's test steps ran (spec 9.2),
+   * 'bf16', or 'fp32' (default). The prompts are always encoded in fp32, as the original's hook did.
+   */
+  precision?: EvalPrecision;
+}
+
+export type EvalPrecision = 'fp32' | 'bf16' | 'fp16';
+
+/** Runs `fn` under autocast on the model's device type for 'bf16'/'fp16'; as is for 'fp32'. */
+export function withPrecision<T>(model: Prior, precision: EvalPrecision, fn: () => T): T {
+  if (precision === 'fp32') return fn();
+  const deviceType = String(model.logitScale.device).startsWith('cuda') ? 'cuda' : 'cpu';
+  return autocast({ deviceType, dtype: precision === 'bf16' ? 'bfloat16' : 'float16' }, fn);
 }
 
 export interface ZeroShotPerClass {
@@ -290,6 +305,7 @@ export interface ZeroShotPrediction {
 export interface ZeroShotResult {
   variant: ZeroShotVariant;
   seed: number;
+  precision: EvalPrecision;
   classes: ZeroShotClass[];
   /** Images scored. */
   n: number;
@@ -332,10 +348,12 @@ export async function evaluateZeroShot(model: Prior, dataset: ZeroShotDataset, o
     try {
       for (const batch of batches(dataset.items, opts.batchSize ?? 32)) {
         const images = await loadImageBatch(model, batch.map((it) => it.imagePath), opts.normalization ?? ZERO_SHOT_NORMALIZATION);
-        const rows = torch.scope(() => {
-          const embeddings = torch.noGrad(() => model.encodeImage(images));
-          return toRows(zeroShotProbabilities(model, embeddings, encoded, variant));
-        });
+        const rows = torch.scope(() =>
+          withPrecision(model, opts.precision ?? 'fp32', () => {
+            const embeddings = torch.noGrad(() => model.encodeImage(images));
+            return toRows(zeroShotProbabilities(model, embeddings, encoded, variant).float());
+          }),
+        );
         images.dispose();
         batch.forEach((it, i) => out.push({ id: it.id, label: it.label, predicted: argmax(rows[i]!), probabilities: rows[i]! }));
         progress?.update(out.length);
@@ -353,6 +371,7 @@ export async function evaluateZeroShot(model: Prior, dataset: ZeroShotDataset, o
   return {
     variant,
     seed,
+    precision: opts.precision ?? 'fp32',
     classes,
     n: predictions.length,
     accuracy: s.accuracy,

@@ -115,6 +115,18 @@ describe('evaluateZeroShot', () => {
     one.predictions.forEach((p, i) => p.probabilities.forEach((v, c) => expect(four.predictions[i]!.probabilities[c]).toBeCloseTo(v, 5)));
   });
 
+  it('under bf16 autocast stays close to fp32', async () => {
+    const ds = readZeroShotIndex(writeIndex(dir, 3), CXR_ROOT);
+    const full = await evaluateZeroShot(model, ds, { seed: 1, variant: 'intended' });
+    const half = await evaluateZeroShot(model, ds, { seed: 1, variant: 'intended', precision: 'bf16' });
+    expect(half.precision).toBe('bf16');
+    half.predictions.forEach((p, i) => {
+      expect(p.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1.5, 2);
+      p.probabilities.forEach((v, c) => expect(Math.abs(v - full.predictions[i]!.probabilities[c]!)).toBeLessThan(0.05));
+    });
+    expect(half.predictions.map((p) => p.probabilities)).not.toEqual(full.predictions.map((p) => p.probabilities));
+  });
+
   it('with one prompt per class equals Prior.zeroShotScores', async () => {
     const images = await loadImageBatch(model, [join(CXR_ROOT, cxr(1)), join(CXR_ROOT, cxr(2))]);
     for (const variant of ['faithful', 'intended'] as const) {
