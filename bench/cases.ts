@@ -3,9 +3,10 @@
 // PyTorch loops (baseline.py) are what a PyTorch user writes.
 import { models, optim, torch } from '../src/index.js';
 import { DATA_CASES, type DataCase } from './data.js';
+import { DIST_CASES, type DistributedCase } from './distributed.js';
 import { IO_FILE_MB } from './io.js';
 
-export const SUITES = ['ops', 'matmul', 'memory', 'io', 'optim', 'models', 'data'] as const;
+export const SUITES = ['ops', 'matmul', 'memory', 'io', 'optim', 'models', 'data', 'distributed'] as const;
 export type Suite = (typeof SUITES)[number];
 
 /** Per-op cases measure binding overhead, where prior-ts should beat CPython's. */
@@ -44,7 +45,7 @@ export interface IoCase extends CaseBase {
   metric: 'time' | 'peak';
 }
 
-export type Case = TimedCase | RssCase | IoCase | DataCase;
+export type Case = TimedCase | RssCase | IoCase | DataCase | DistributedCase;
 
 /** A timed case whose setup sees its own params with their names and types. */
 function timed<P extends Record<string, number>>(
@@ -276,4 +277,5 @@ export const CASES: readonly Case[] = [
     setup: adamwLoop,
   }),
   ...DATA_CASES,
+  ...DIST_CASES,
 ];

@@ -10,6 +10,7 @@ import { torch } from '../src/index.js';
 import { Baseline, pythonRss, RssReport } from './baseline.js';
 import { CASES, SUITES, type Case, type IoCase, type RssCase, type Suite, type TimedCase } from './cases.js';
 import { runData } from './data.js';
+import { runDistributed } from './distributed.js';
 import { IO_PEAK_GOAL, measureIo } from './io.js';
 import { collectProvenance, warnings, type Provenance } from './provenance.js';
 import { median, sleep, timeLoop } from './util.js';
@@ -111,10 +112,19 @@ function runIo(c: IoCase): Pick<Row, 'priorTs' | 'pytorch'> {
 }
 
 async function measure(c: Case, baseline: Baseline): Promise<Row> {
-  const sides = c.kind === 'time' ? await runTimed(c, baseline) : c.kind === 'rss' ? runRss(c) : c.kind === 'data' ? runData(c, opts.threads) : runIo(c);
+  const sides =
+    c.kind === 'time'
+      ? await runTimed(c, baseline)
+      : c.kind === 'rss'
+        ? runRss(c)
+        : c.kind === 'data'
+          ? runData(c, opts.threads)
+          : c.kind === 'distributed'
+            ? await runDistributed(c, opts.threads, opts.repeats)
+            : runIo(c);
   const ratio = sides.priorTs.median / sides.pytorch.median;
   const { name, label, suite, iters, target } = c;
-  return { name, label, suite, iters, target, unit: c.kind === 'time' || (c.kind === 'io' && c.metric === 'time') || (c.kind === 'data' && c.unit === 'ns') ? 'ns' : 'MB', ...sides, ratio, pass: ratio <= target };
+  return { name, label, suite, iters, target, unit: c.kind === 'time' || c.kind === 'distributed' || (c.kind === 'io' && c.metric === 'time') || (c.kind === 'data' && c.unit === 'ns') ? 'ns' : 'MB', ...sides, ratio, pass: ratio <= target };
 }
 
 // ---- report ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ void registerProfiler(napi_env env, napi_value exports);
 void registerAsync(napi_env env, napi_value exports);
 void registerIo(napi_env env, napi_value exports);
 void registerOptim(napi_env env, napi_value exports);
+void registerDistributed(napi_env env, napi_value exports);
 }  // namespace prior
 
 NAPI_MODULE_INIT() {
@@ -21,5 +22,6 @@ NAPI_MODULE_INIT() {
   prior::registerAsync(env, exports);
   prior::registerIo(env, exports);
   prior::registerOptim(env, exports);
+  prior::registerDistributed(env, exports);
   return exports;
 }

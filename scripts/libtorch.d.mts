@@ -8,6 +8,8 @@ export interface LibtorchInfo {
   include: string[];
   lib: string;
   cuda: boolean;
+  /** Include folders for c10d's NCCL backend (space-separated); '' builds without NCCL. */
+  ncclInclude: string;
 }
 
 /** Finds libtorch in the documented order; `create: false` never creates the project venv. */

@@ -65,6 +65,21 @@ function createVenv() {
   return bare.status === 0;
 }
 
+// c10d's NCCL backend needs, besides a CUDA libtorch with ProcessGroupNCCL.hpp, nccl.h and the
+// CUDA headers that ATen/cuda includes: NCCL_INCLUDE_DIR / CUDA_HOME, the pip wheels' nvidia/*
+// packages beside torch, or the system's. Returns the include folders, or [] to build without NCCL.
+function ncclIncludes(root, cuda) {
+  if (!cuda || !existsSync(join(root, 'include', 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupNCCL.hpp'))) return [];
+  const dirs = [];
+  for (const d of [process.env.NCCL_INCLUDE_DIR, process.env.CUDA_HOME && join(process.env.CUDA_HOME, 'include')]) if (d) dirs.push(d);
+  const nvidia = join(root, '..', 'nvidia');
+  if (existsSync(nvidia)) for (const p of readdirSync(nvidia)) if (existsSync(join(nvidia, p, 'include'))) dirs.push(join(nvidia, p, 'include'));
+  dirs.push('/usr/local/cuda/include', '/usr/include');
+  const has = (file) => dirs.some((d) => existsSync(join(d, file)));
+  if (!has('nccl.h') || !has('cuda_runtime_api.h')) return [];
+  return dirs.filter((d) => existsSync(d) && d !== '/usr/include');
+}
+
 export function findLibtorch({ create = true } = {}) {
   let found = null;
   if (process.env.LIBTORCH) {
@@ -101,11 +116,13 @@ export function findLibtorch({ create = true } = {}) {
   const lib = join(found.root, 'lib');
   const major = Number.parseInt(found.version, 10);
   if (Number.isFinite(major) && major < 2) throw new Error(`libtorch ${found.version} at ${found.root}: version 2.x is required`);
+  const cuda = existsSync(join(lib, 'libtorch_cuda.so'));
   return {
     ...found,
     include: [join(found.root, 'include'), join(found.root, 'include', 'torch', 'csrc', 'api', 'include')],
     lib,
-    cuda: existsSync(join(lib, 'libtorch_cuda.so')),
+    cuda,
+    ncclInclude: ncclIncludes(found.root, cuda).join(' '),
   };
 }
 

@@ -6,4 +6,5 @@ export * as optim from './optim/index.js';
 export * as models from './models/index.js';
 export * as data from './data/index.js';
 export * as evaluation from './eval/index.js';
+export * as distributed from './distributed/index.js';
 export * as train from './train/index.js';
