@@ -7,7 +7,7 @@ decoder) in order, with shapes, and the parameter count (BN running stats and bu
 The paper model is built on the meta device (no memory, no init).
 
 And test/fixtures/models/prior-stages.json: the tiny model's stage 1/2/3 loss terms and selected
-gradients on a ragged batch (B = 3: one report over the 16-sentence cap, a one-sentence report,
+gradients on a ragged batch (B = 3: one report over the sentence cap (8 at tiny), a one-sentence report,
 one with an empty sentence id), in eval mode with the SPB noise replaced by zeros, plus faithful
 zero-shot probabilities scored one image at a time. Weights are not stored: both sides fill
 every state entry from one seeded stream in state dict order (the key order is the same, as
@@ -45,7 +45,7 @@ WEIGHT_SEED = 7
 IMAGE_SEED = 11
 LENGTH = 64
 # Sentence lengths in word pieces per report, as the loader tokenises them (0 = a sentence whose
-# tokens vanished, so its id is skipped): 18 sentences (> the 16 cap), 1 sentence, 4 with id 3 empty.
+# tokens vanished, so its id is skipped): 18 sentences (> the cap), 1 sentence, 4 with id 3 empty.
 SENTENCES = [[3] * 18, [5], [4, 6, 0, 3]]
 # Gradients recorded per stage (sum and sum of |.|); None when the parameter got none.
 GRAD_KEYS = [

@@ -36,7 +36,7 @@ PRESETS = {
     "paper": dict(COMMON, embedDim=768, imageDepth=50, imageSize=224, text=CLINICAL_BERT, textMaxLength=256,
                   predictorHidden=384, prototypes=512, queries=16, decoderLayers=8),
     "tiny": dict(COMMON, embedDim=128, imageDepth=18, imageSize=64, text=BERT_TINY, textMaxLength=64,
-                 predictorHidden=64, prototypes=64, queries=16, decoderLayers=2),
+                 predictorHidden=64, prototypes=64, queries=8, decoderLayers=2, maxSentences=8),
 }
 
 

@@ -152,8 +152,9 @@ export const PRIOR_PRESETS = {
   },
   /**
    * CPU-sized: ResNet-18 at 64×64 (a 2×2 grid, 4 local tokens), bert-tiny (uncased vocabulary),
-   * 64 tokens, D 128, K 64, 2 decoder layers. Q is 16, not 8: stage 3 pads the targets to
-   * maxSentences (16) rows, and the SPG pairs them one-to-one with the queries.
+   * 64 tokens, D 128, K 64, Q 8, 2 decoder layers. Stage 3 pads the SPG targets to maxSentences
+   * rows and pairs them one-to-one with the queries, so maxSentences follows Q down to 8 (a
+   * 64-token text rarely holds more sentences).
    */
   tiny: {
     ...COMMON,
@@ -164,7 +165,8 @@ export const PRIOR_PRESETS = {
     textMaxLength: 64,
     predictorHidden: 64,
     prototypes: 64,
-    queries: 16,
+    queries: 8,
+    maxSentences: 8,
     decoderLayers: 2,
   },
 } as const satisfies Record<string, PriorConfigInput>;

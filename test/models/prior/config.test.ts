@@ -72,7 +72,7 @@ describe('priorConfig', () => {
     bad({ imageSize: 100 }, /my\.json.*imageSize: must be a multiple of 32/s);
     bad({ embedDim: 120, text: { ...PRIOR_PRESETS.tiny.text, hidden_size: 120, num_attention_heads: 2 } }, /embedDim: must be a multiple of 16/);
     bad({ embedDim: 256 }, /text\.hidden_size: must equal embedDim 256/);
-    bad({ queries: 8 }, /queries.*maxSentences 16/);
+    bad({ queries: 4 }, /queries.*maxSentences 8/);
     bad({ spgPairing: 'inverse' }, /spgPairing/);
     bad({ imageDepth: 101 }, /imageDepth/);
     bad({ imageDropout: 1.5 }, /imageDropout/);
