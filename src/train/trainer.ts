@@ -68,6 +68,15 @@ export interface TrainerOptions<B> {
   log?(line: string): void;
   /** Install SIGINT/SIGTERM handlers that finish the step, save and stop (default true). */
   handleSignals?: boolean;
+  /**
+   * Validation by a metric instead of the mean loss (fine-tuning: AUROC, Dice, AP): called in eval
+   * mode without gradients; `score` is maximised for the best checkpoint, `values` are logged.
+   */
+  validate?(plan: StagePlan): Promise<{ score: number; values: Record<string, number> }>;
+  /** Stop the stage after this many validations without a better best (0 or absent: never). */
+  earlyStoppingPatience?: number;
+  /** What config.json holds when it is not `config` itself (a fine-tuning run's own options); resume compares with it. */
+  savedConfig?: Json;
 }
 
 export type TrainStatus = 'completed' | 'interrupted';
@@ -113,6 +122,8 @@ interface TrainPosition {
   /** The source's cursor after `batch` batches of `epoch`, when the source has one. */
   cursor: SourceCursor | null;
   best: { stage: Stage; loss: number; step: number } | null;
+  /** Validations since the best one (early stopping). */
+  sinceBest?: number;
 }
 
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -161,7 +172,7 @@ export class Trainer<B> {
       throw new Error(`run directory '${runDir}' already holds a run (metrics or checkpoints); resume it with --resume or choose another --out`);
     }
     ensureRunDir(runDir);
-    writeJson(runPath(runDir, 'config'), config);
+    writeJson(runPath(runDir, 'config'), this.opts.savedConfig ?? config);
     writeJson(runPath(runDir, 'provenance'), makeProvenance(config.seed));
     torch.manualSeed(config.seed);
     return this.loop({ stage: 1, epoch: 0, batch: 0, step: 0, optimizerStage: null, cursor: null, best: null }, null);
@@ -175,7 +186,7 @@ export class Trainer<B> {
   async resume(): Promise<TrainResult> {
     const { runDir, config } = this.opts;
     const savedConfig = JSON.parse(readFileSync(runPath(runDir, 'config'), 'utf8')) as unknown;
-    if (JSON.stringify(savedConfig) !== JSON.stringify(config)) {
+    if (JSON.stringify(savedConfig) !== JSON.stringify(this.opts.savedConfig ?? config)) {
       throw new Error(`resume '${runDir}': the config differs from its config.json; resume with the saved config`);
     }
     ensureRunDir(runDir);
@@ -304,7 +315,17 @@ export class Trainer<B> {
           if (pos.batch < batchesPerEpoch) this.log(`stage ${plan.stage} epoch ${pos.epoch}: the source gave ${pos.batch} of ${batchesPerEpoch} batches (items skipped)`);
         }
         const every = config.validation.everyEpochs;
-        if (every > 0 && this.opts.valSource && (pos.epoch + 1 - plan.firstEpoch) % every === 0) await this.validate(plan, pos, { stageOpt, scaler });
+        if (every > 0 && (this.opts.valSource || this.opts.validate) && (pos.epoch + 1 - plan.firstEpoch) % every === 0) {
+          await this.validate(plan, pos, { stageOpt, scaler });
+          const patience = this.opts.earlyStoppingPatience ?? 0;
+          if (patience > 0 && (pos.sinceBest ?? 0) >= patience) {
+            this.log(`early stopping: ${patience} validations without improvement (best at step ${pos.best?.step})`);
+            pos.epoch += 1;
+            pos.batch = 0;
+            pos.cursor = null;
+            break;
+          }
+        }
       }
       progress?.finish();
       return false;
@@ -362,6 +383,7 @@ export class Trainer<B> {
   /** Mean stage loss (and terms) over the validation source, in eval mode, without gradients. The torch RNG is restored after, so validation does not shift training's random stream. */
   private async validate(plan: StagePlan, pos: TrainPosition, opt: { stageOpt: StageOptimizer; scaler: GradScaler | null }): Promise<void> {
     const { model, runDir } = this.opts;
+    if (this.opts.validate) return this.validateByMetric(plan, pos, opt);
     const source = this.opts.valSource!(plan);
     const rng = captureRngStates();
     model.train(false);
@@ -398,6 +420,28 @@ export class Trainer<B> {
       pos.best = { stage: plan.stage, loss, step: pos.step };
       this.save(join(runPath(runDir, 'checkpoints'), 'best'), pos, opt, { keepLast: 1, periodic: false });
     }
+  }
+
+  /** validate() with the caller's metric (higher is better), kept as `loss` = -score in the position. */
+  private async validateByMetric(plan: StagePlan, pos: TrainPosition, opt: { stageOpt: StageOptimizer; scaler: GradScaler | null }): Promise<void> {
+    const { model, runDir } = this.opts;
+    const rng = captureRngStates();
+    model.train(false);
+    let result: { score: number; values: Record<string, number> };
+    try {
+      result = await this.opts.validate!(plan);
+    } finally {
+      model.train(true);
+      restoreRngStates(rng);
+      torch.dispose([...rng.values()]);
+    }
+    appendJsonLine(runPath(runDir, 'validation'), { stage: plan.stage, epoch: pos.epoch, step: pos.step, score: result.score, ...result.values });
+    this.log(`validation stage ${plan.stage} epoch ${pos.epoch}: score ${result.score.toPrecision(5)}`);
+    if (Number.isFinite(result.score) && (pos.best === null || pos.best.stage !== plan.stage || -result.score < pos.best.loss)) {
+      pos.best = { stage: plan.stage, loss: -result.score, step: pos.step };
+      pos.sinceBest = 0;
+      this.save(join(runPath(runDir, 'checkpoints'), 'best'), pos, opt, { keepLast: 1, periodic: false });
+    } else pos.sinceBest = (pos.sinceBest ?? 0) + 1;
   }
 
   private save(dir: string, pos: TrainPosition, opt: { stageOpt: StageOptimizer; scaler: GradScaler | null } | null, { keepLast, periodic = true }: { keepLast: number; periodic?: boolean }): void {
@@ -459,9 +503,9 @@ function parsePosition(ckpt: Checkpoint): TrainPosition {
     s.step === ckpt.step &&
     (s.optimizerStage === null || [1, 2, 3].includes(s.optimizerStage as number));
   if (!ok) throw new Error(`checkpoint '${ckpt.path}': no training position of this trainer (version ${STATE_VERSION}) in its state`);
-  const { stage, epoch, batch, step, optimizerStage, cursor, best } = s as unknown as TrainPosition;
+  const { stage, epoch, batch, step, optimizerStage, cursor, best, sinceBest } = s as unknown as TrainPosition;
   const validCursor = cursor !== null && typeof cursor === 'object' && [cursor.epoch, cursor.item, cursor.batch].every((v) => Number.isSafeInteger(v) && v >= 0);
-  return { stage, epoch, batch, step, optimizerStage, cursor: validCursor ? cursor : null, best: best ?? null };
+  return { stage, epoch, batch, step, optimizerStage, cursor: validCursor ? cursor : null, best: best ?? null, sinceBest: Number.isSafeInteger(sinceBest) ? sinceBest : 0 };
 }
 
 function loadOptimizerState(ckpt: Checkpoint, { optimizer, scheduler }: StageOptimizer, scaler: GradScaler | null): void {
