@@ -37,7 +37,7 @@ export function parseCoco(json: unknown, source: string, { imageDir = dirname(re
     entry.labels.push(label);
   });
   return {
-    samples: images.map((im) => ({ id: String(im.id), image: resolve(imageDir, im.file_name), ...byImage.get(im.id)! })),
+    samples: images.map((im) => ({ id: String(im.id), image: resolve(imageDir, im.file_name), ...byImage.get(im.id)!, ...(im.width !== undefined && im.height !== undefined ? { width: im.width, height: im.height } : {}) })),
     classes: cats.map((c) => c.name),
     imageIds: images.map((im) => im.id),
     categoryIds: cats.map((c) => c.id),

@@ -37,6 +37,9 @@ export interface DetectionSample {
   /** xywh in stored-image pixels. */
   boxes: Box[];
   labels: number[];
+  /** The stored image's size, when the annotations give it (COCO). */
+  width?: number;
+  height?: number;
 }
 
 export interface DetectionData {
