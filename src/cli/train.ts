@@ -1,8 +1,10 @@
 // `prior train` and `prior plot`. A new run: preset ← --config file ← --set edits, validated,
 // into --out (default runs/<time>-<preset>). `--resume DIR` continues DIR's run exactly, with
 // its saved config.json. The default dataset (data/synth/) is generated when missing.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Prior } from '../models/prior/prior.js';
+import type { DeviceLike } from '../torch/index.js';
 import { z } from 'zod';
 import { ConfigError, DEFAULT_SYNTH_DIR, TRAIN_PRESETS, type TrainConfig, type TrainPreset, parseTrainConfig, resolveTrainConfig } from '../train/config.js';
 import { RUN_FILES } from '../train/run-dir.js';
@@ -58,11 +60,12 @@ export async function runTrain(o: TrainCliOptions, err: ProgressStream = process
     await generateSyntheticDataset({ out: DEFAULT_SYNTH_DIR, n: SYNTH_DEFAULTS.n, size: SYNTH_DEFAULTS.size, seed: SYNTH_DEFAULTS.seed });
   }
   const { Trainer, NonFiniteLossError } = await import('../train/trainer.js');
-  const { options } = preparePriorRun(config);
+  const { model, options } = preparePriorRun(config);
   log(`run directory: ${runDir}`);
   const trainer = new Trainer({ ...options, runDir, log, progress: err });
   try {
     const result = resume ? await trainer.resume() : await trainer.run();
+    if (result.status === 'completed') await reportZeroShot(config, model, options.device ?? 'cpu', runDir, log);
     return result.exitCode;
   } catch (e) {
     if (e instanceof NonFiniteLossError) {
@@ -77,4 +80,37 @@ export async function runTrain(o: TrainCliOptions, err: ProgressStream = process
 export async function runPlot(runDir: string, out: ProgressStream = process.stdout): Promise<void> {
   const { writeLossPlot } = await import('../train/loss-plot.js');
   out.write(`${await writeLossPlot(runDir)}\n`);
+}
+
+/**
+ * After a completed run on data that carries a zero-shot index (the synthetic default does):
+ * the trained model's zero-shot accuracy on it next to a randomly initialised model's, both
+ * variants, printed and saved as RUN_DIR/zeroshot.json.
+ */
+async function reportZeroShot(config: TrainConfig, trained: Prior, device: DeviceLike, runDir: string, log: (line: string) => void): Promise<void> {
+  const dataDir = dirname(config.data.dataset);
+  const index = existsSync(dataDir) ? readdirSync(dataDir).find((f) => /^zeroshot_5x\d+\.json$/.test(f)) : undefined;
+  if (index === undefined) return;
+  const { evaluateZeroShot, readZeroShotIndex } = await import('../eval/zeroshot.js');
+  const { PRETRAIN_NORMALIZATION } = await import('../data/image.js');
+  const { manualSeed } = await import('../torch/index.js');
+  const dataset = readZeroShotIndex(join(dataDir, index), dataDir, { strict: true });
+  // A fresh model of the same configuration; its seed differs from the run's so it is not the trained model's starting point.
+  manualSeed(config.seed + 1);
+  const random = new Prior(trained.config);
+  if (device !== 'cpu') random.to(device);
+  // Synthetic films share the training images' statistics, so they are normalised the same way (spec 9.1 / B21 uses per-dataset statistics).
+  const opts = { normalization: PRETRAIN_NORMALIZATION, seed: config.seed, ...(config.data.vocab === undefined ? {} : { vocabPath: config.data.vocab }) };
+  const rows: { model: string; variant: string; accuracy: number; macroF1: number; kappa: number }[] = [];
+  for (const [name, m] of [['trained', trained], ['random init', random]] as const) {
+    for (const variant of ['faithful', 'intended'] as const) {
+      const r = await evaluateZeroShot(m, dataset, { ...opts, variant });
+      rows.push({ model: name, variant, accuracy: r.accuracy, macroF1: r.macro.f1, kappa: r.kappa });
+    }
+  }
+  random.dispose();
+  log(`zero-shot on ${index} (${dataset.items.length} held-out images, ${dataset.classNames.length} classes, chance ${(1 / dataset.classNames.length).toFixed(2)}):`);
+  log(`  ${'model'.padEnd(12)} ${'variant'.padEnd(9)} ${'accuracy'.padStart(8)} ${'macro F1'.padStart(8)} ${'kappa'.padStart(7)}`);
+  for (const r of rows) log(`  ${r.model.padEnd(12)} ${r.variant.padEnd(9)} ${r.accuracy.toFixed(3).padStart(8)} ${r.macroF1.toFixed(3).padStart(8)} ${r.kappa.toFixed(3).padStart(7)}`);
+  writeFileSync(join(runDir, 'zeroshot.json'), `${JSON.stringify({ index, images: dataset.items.length, rows }, null, 2)}\n`);
 }

@@ -244,5 +244,13 @@ export function resolveTrainConfig({ preset = 'tiny', file, set = [] }: ResolveO
     source = `config file '${file}' over ${source}`;
   }
   for (const s of set) applySet(config, s);
-  return parseTrainConfig(config, set.length > 0 ? `${source} with --set` : source);
+  return pinModelConfig(parseTrainConfig(config, set.length > 0 ? `${source} with --set` : source));
+}
+
+/**
+ * The config with every model field written out in `model.overrides`, so a saved config.json
+ * rebuilds the same model even after the preset's defaults change.
+ */
+export function pinModelConfig(config: TrainConfig): TrainConfig {
+  return { ...config, model: { preset: config.model.preset, overrides: { ...modelConfig(config) } } };
 }

@@ -105,3 +105,16 @@ describe('prior train options', () => {
     expect(trainPlan(parseTrainCliOptions({ preset: 'paper', out: 'x' })).runDir).toBe('x');
   });
 });
+
+describe('the saved config', () => {
+  it('writes every model field out, so a run rebuilds the same model after a preset changes', () => {
+    const config = resolveTrainConfig({ set: ['model.overrides.prototypes=32'] });
+    const overrides = config.model.overrides as Record<string, unknown>;
+    expect(overrides).toMatchObject({ prototypes: 32, queries: 8, embedDim: 128, imageDepth: 18 });
+    expect((overrides.text as Record<string, unknown>).hidden_size).toBe(128);
+    // Reading the pinned config back gives the identical model config.
+    const reread = JSON.parse(JSON.stringify(config)) as unknown;
+    expect(modelConfig(resolveTrainConfig({ set: [] }))).not.toEqual(modelConfig(config));
+    expect(modelConfig(config)).toEqual(modelConfig({ ...config, ...(reread as object) } as typeof config));
+  });
+});
