@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { DemoOptions } from './demo.js';
+import { registerFinetune } from './finetune.js';
 import type { ProfileCliOptions } from './profile.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -230,5 +231,7 @@ modelOptions(program.command('explain').description('per-sentence attention of a
   .option('--panel-size <px>', 'panel side', '256')
   .option('--text-join <j>', 'none (original) or space', 'none')
   .action((raw: Record<string, unknown>) => evalAction('explain', raw, (m, r) => m.runExplain(m.parseEvalOptions(m.ExplainCliOptions, r, 'explain'))));
+
+registerFinetune(program);
 
 await program.parseAsync();
