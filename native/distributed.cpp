@@ -316,7 +316,10 @@ napi_value groupInfo(napi_env env, napi_callback_info info) {
 }
 
 // Each collective is one `start` (JS thread) and one `wait` returning the result tensor;
-// the sync binding runs both on the JS thread, the async one waits on a worker.
+// the sync binding runs both on the JS thread, the async one waits on a worker. In-place ones
+// (no `result`) settle with nothing (sync) or an empty tensor (async): a second handle on the
+// input would report its bytes to V8 again, and on large buffers that external-memory growth
+// sets off a major GC per call.
 struct Collective {
   Issued issued;
   std::vector<at::Tensor> inputs;
@@ -325,20 +328,20 @@ struct Collective {
 
 napi_value runSync(const Args& a, Collective c) {
   finish(c.issued);
-  return a.ret(c.result());
+  return c.result ? a.ret(c.result()) : a.undefined();
 }
 
 napi_value runAsync(const Args& a, Collective c) {
   auto shared = std::make_shared<Collective>(std::move(c));
   return startAsync(a, shared->inputs, [shared]() {
     finish(shared->issued);
-    at::Tensor out = shared->result();
+    at::Tensor out = shared->result ? shared->result() : at::empty({0});
     shared->issued.group.reset();  // the group may be destroyed once every wait has ended
     return out;
   });
 }
 
-// allReduce(tensor, op): in place; returns the tensor.
+// allReduce(tensor, op): in place.
 Collective allReduceStart(const Args& a) {
   at::Tensor t = a.tensor(0);
   c10d::ReduceOp op = parseReduceOp(a.has(1) ? a.string(1) : "sum");
@@ -352,7 +355,6 @@ Collective allReduceStart(const Args& a) {
     opts.reduceOp = op;
     return pg.allreduce(ts, opts);
   });
-  c.result = [t]() { return t; };
   return c;
 }
 
@@ -378,7 +380,7 @@ Collective allGatherStart(const Args& a) {
   return c;
 }
 
-// broadcast(tensor, src): in place; returns the tensor.
+// broadcast(tensor, src): in place.
 Collective broadcastStart(const Args& a) {
   at::Tensor t = a.tensor(0);
   int64_t src = a.int64(1);
@@ -394,15 +396,13 @@ Collective broadcastStart(const Args& a) {
     opts.rootRank = src;
     return pg.broadcast(ts, opts);
   });
-  c.result = [t]() { return t; };
   return c;
 }
 
-// barrier() -> an empty tensor (the async machinery settles with a tensor).
+// barrier()
 Collective barrierStart(const Args& a) {
   Collective c;
   c.issued = issue("barrier", [&](c10d::Backend& pg) { return pg.barrier(c10d::BarrierOptions()); });
-  c.result = []() { return at::empty({0}); };
   return c;
 }
 

@@ -19,13 +19,13 @@ interface NativeDistributed {
   distInit(backend: string, rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number): void;
   distDestroy(): void;
   distInfo(): { initialized: boolean; rank: number; worldSize: number; backend: string; hasNccl: boolean };
-  distAllReduce(t: Handle, op: string): Handle;
+  distAllReduce(t: Handle, op: string): void;
   distAllReduceAsync(t: Handle, op: string): Promise<Handle>;
   distAllGather(t: Handle): Handle;
   distAllGatherAsync(t: Handle): Promise<Handle>;
-  distBroadcast(t: Handle, src: number): Handle;
+  distBroadcast(t: Handle, src: number): void;
   distBroadcastAsync(t: Handle, src: number): Promise<Handle>;
-  distBarrier(): Handle;
+  distBarrier(): void;
   distBarrierAsync(): Promise<Handle>;
 }
 const dist = native as unknown as NativeDistributed;
@@ -116,7 +116,7 @@ export function destroy(): void {
   dist.distDestroy();
 }
 
-// The binding returns a second handle on an in-place result: only `t` is the caller's.
+// In-place collectives settle with an empty placeholder tensor (the async machinery's result).
 async function settle(p: Promise<Handle>): Promise<void> {
   dispose(wrap(await p));
 }
@@ -136,7 +136,7 @@ export async function allReduce(t: Tensor, op: ReduceOp = 'sum'): Promise<void> 
 
 /** {@link allReduce} on the JS thread (in a custom backward, or for small tensors). */
 export function allReduceSync(t: Tensor, op: ReduceOp = 'sum'): void {
-  dispose(wrap(dist.distAllReduce(t._h, nativeOp(op))));
+  dist.distAllReduce(t._h, nativeOp(op));
   finishAverage(t, op);
 }
 
@@ -170,7 +170,7 @@ export async function broadcast(t: Tensor, src: number): Promise<void> {
 }
 
 export function broadcastSync(t: Tensor, src: number): void {
-  dispose(wrap(dist.distBroadcast(t._h, src)));
+  dist.distBroadcast(t._h, src);
 }
 
 /** Resolves once every rank has called it. */
@@ -179,7 +179,7 @@ export async function barrier(): Promise<void> {
 }
 
 export function barrierSync(): void {
-  dispose(wrap(dist.distBarrier()));
+  dist.distBarrier();
 }
 
 // Forward: every rank's batch, concatenated along dim 0 in rank order. Backward: each rank's
