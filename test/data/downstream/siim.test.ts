@@ -41,7 +41,7 @@ describe('SIIM-ACR RLE', () => {
 
   it('reads train-rle.csv ("ImageId, EncodedPixels"), unions the rows of an image and finds the DICOMs', async () => {
     const images = join(dir, 'dicom-images-train');
-    for (const [study, id] of [['s1', '1.2.3'], ['s2', '1.2.4']]) {
+    for (const [study, id] of [['s1', '1.2.3'], ['s2', '1.2.4']] as const) {
       mkdirSync(join(images, study, 'series'), { recursive: true });
       writeFileSync(join(images, study, 'series', `${id}.dcm`), '');
     }
