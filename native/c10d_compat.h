@@ -55,7 +55,7 @@ inline c10::intrusive_ptr<c10d::Store> prefixStore(const std::string& prefix, c1
 }
 
 // The device choice torch.distributed makes: GLOO_SOCKET_IFNAME's interface when set, else
-// this host's name (loopback when it does not resolve). The lazyInit parameter (2.7+) keeps
+// this host's name (loopback when it does not resolve). The lazyInit parameter (later 2.x) keeps
 // its default, so one call fits every 2.x; threads = 2 per device, as torch.distributed does.
 inline c10::intrusive_ptr<c10d::Backend> glooBackend(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size, Ms timeout) {
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
