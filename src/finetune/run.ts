@@ -31,7 +31,7 @@ export interface FinetuneSettings {
   patience: number;
   seed: number;
   device: 'auto' | 'cpu' | 'cuda';
-  /** Keep decoded images in memory (default true). */
+  /** Keep decoded images in memory (default: when all splits fit in about 2 GiB). */
   cache?: boolean;
   /** Figures for this many validation / test cases (segmentation, detection). */
   figureCases?: number;
@@ -105,7 +105,10 @@ export async function runFinetune<S extends { id: string; image: string }, T, P>
   if (device !== 'cpu') model.to(device);
   model.freezeEncoder(s.mode === 'linear');
 
-  const store = (samples: readonly S[]): ItemStore<S, T> => new ItemStore(samples, s.imageSize, (sample, img) => task.targetOf(sample, img), s.cache ?? true);
+  // Decoded planes stay in memory unless they would pass ~2 GiB (CheXpert-size sets are re-read each epoch).
+  const planes = o.train.length + o.val.length + (o.test?.length ?? 0);
+  const cache = s.cache ?? planes * s.imageSize * s.imageSize * 4 < 2 ** 31;
+  const store = (samples: readonly S[]): ItemStore<S, T> => new ItemStore(samples, s.imageSize, (sample, img) => task.targetOf(sample, img), cache);
   const trainStore = store(o.train);
   const valStore = store(o.val);
   const testStore = o.test && o.test.length > 0 ? store(o.test) : null;
