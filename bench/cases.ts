@@ -5,8 +5,9 @@ import { models, optim, torch } from '../src/index.js';
 import { DATA_CASES, type DataCase } from './data.js';
 import { DIST_CASES, type DistributedCase } from './distributed.js';
 import { IO_FILE_MB } from './io.js';
+import { PRIOR_CASES, type PriorCase } from './prior.js';
 
-export const SUITES = ['ops', 'matmul', 'memory', 'io', 'optim', 'models', 'data', 'distributed'] as const;
+export const SUITES = ['ops', 'matmul', 'memory', 'io', 'optim', 'models', 'data', 'distributed', 'prior'] as const;
 export type Suite = (typeof SUITES)[number];
 
 /** Per-op cases measure binding overhead, where prior-ts should beat CPython's. */
@@ -45,7 +46,7 @@ export interface IoCase extends CaseBase {
   metric: 'time' | 'peak';
 }
 
-export type Case = TimedCase | RssCase | IoCase | DataCase | DistributedCase;
+export type Case = TimedCase | RssCase | IoCase | DataCase | DistributedCase | PriorCase;
 
 /** A timed case whose setup sees its own params with their names and types. */
 function timed<P extends Record<string, number>>(
@@ -278,4 +279,5 @@ export const CASES: readonly Case[] = [
   }),
   ...DATA_CASES,
   ...DIST_CASES,
+  ...PRIOR_CASES,
 ];
