@@ -98,7 +98,7 @@ export async function runFinetuneCli(o: FinetuneCliOptions, now = new Date()): P
   const lr = o.lr ?? (mode === 'linear' ? 1e-3 : 1e-4);
   const settings = { runDir, fraction: o.fraction, mode, imageSize: o.imageSize, batchSize: o.batchSize, epochs: o.epochs, lr, weightDecay: o.weightDecay, patience: o.patience, seed: o.seed, device: o.device, figureCases: o.figures };
   const config = { format: o.format, train: o.train, val: o.val ?? null, test: o.test ?? null, valFraction: o.val === undefined ? o.valFraction : null };
-  const common = { encoderDescription: description, settings, config };
+  const common = { encoderDescription: description, settings, config, handleSignals: true };
 
   let result;
   if (o.task === 'classify') {

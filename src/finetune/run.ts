@@ -93,6 +93,8 @@ export interface FinetuneRunOptions<S extends { id: string; image: string }, T, 
   config?: Record<string, Json>;
   progress?: ProgressStream | null;
   log?(line: string): void;
+  /** SIGINT/SIGTERM finish the step and save (the CLI); default false. */
+  handleSignals?: boolean;
 }
 
 export async function runFinetune<S extends { id: string; image: string }, T, P>(o: FinetuneRunOptions<S, T, P>): Promise<FinetuneResult> {
@@ -168,7 +170,7 @@ export async function runFinetune<S extends { id: string; image: string }, T, P>
     device,
     progress: o.progress === undefined ? process.stderr : o.progress,
     log,
-    handleSignals: false,
+    handleSignals: o.handleSignals ?? false,
   });
   const result = await trainer.run();
 
