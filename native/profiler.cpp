@@ -118,7 +118,7 @@ napi_value profilerEnabled(napi_env env, napi_callback_info info) {
 }
 
 // A named range: the RecordFunction lives on the heap between enter and exit.
-void deleteRange(napi_env env, void* data, void* hint) { delete static_cast<at::RecordFunction*>(data); }
+void deleteRange(node_api_basic_env /*env*/, void* data, void* /*hint*/) { delete static_cast<at::RecordFunction*>(data); }
 
 // recordFunctionEnter(name): a range handle, or null when nothing records (the profiler is
 // off): then a range costs this one call.
