@@ -3,14 +3,15 @@
 // - a PRIOR run (or checkpoint) directory: the image encoder's backbone, the model-state keys
 //   under `image_encoder.encoder.`;
 // - a flat torchvision-keyed ResNet safetensors file (spec 12.1: `conv1.weight` with 1 input
-//   channel, no `fc`), e.g. prior_resnet50 converted, or ImageNet weights made grayscale;
+//   channel, no `fc`), e.g. prior_resnet50 converted; RGB ImageNet weights are made grayscale
+//   on loading (spec 1.1) and their `fc` dropped;
 // - a random initialisation (torchvision's) of a given depth, seeded.
 // The depth and input channels are read off the weights' keys and shapes.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { safetensors } from '../io/index.js';
-import { ResNet, type ResNetDepth } from '../models/resnet/index.js';
+import { ResNet, type ResNetDepth, grayscaleBackboneStateDict } from '../models/resnet/index.js';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { RUN_FILES } from '../train/run-dir.js';
@@ -32,10 +33,22 @@ export function resnetDepthOf(keys: Iterable<string>): ResNetDepth {
   throw new EncoderLoadError(`no torchvision ResNet keys (layer1.N.convM.weight) among ${set.size} keys`);
 }
 
-/** A ResNet (no fc) holding `state` strictly; the tensors in `state` are not disposed. */
+/**
+ * A 1-channel ResNet (no fc) holding `state` strictly; the tensors in `state` are not disposed.
+ * RGB weights (ImageNet) are made grayscale as PRIOR does (spec 1.1: conv1 summed over its input channels).
+ */
 function resnetFrom(state: Map<string, Tensor>, source: string): ResNet {
   const conv1 = state.get('conv1.weight');
   if (conv1 === undefined) throw new EncoderLoadError(`${source}: no 'conv1.weight'`);
+  if (conv1.dim() !== 4 || (conv1.size(1) !== 1 && conv1.size(1) !== 3)) throw new EncoderLoadError(`${source}: 'conv1.weight' must be [64, 1 or 3, 7, 7], got [${conv1.shape.join(', ')}]`);
+  if (conv1.size(1) === 3) {
+    const gray = grayscaleBackboneStateDict(state);
+    try {
+      return resnetFrom(gray, source);
+    } finally {
+      gray.get('conv1.weight')!.dispose();
+    }
+  }
   const withoutFc = new Map([...state].filter(([k]) => k !== 'fc.weight' && k !== 'fc.bias'));
   const depth = resnetDepthOf(withoutFc.keys());
   const net = new ResNet(depth, { inChannels: conv1.size(1), numClasses: null });

@@ -33,8 +33,23 @@ describe('loadEncoder', () => {
     const noFc = new ResNet(18, { inChannels: 1, numClasses: null });
     noFc.loadStateDict(new Map([...net.stateDict()].filter(([k]) => !k.startsWith('fc.'))));
     expect(same(encoder, noFc)).toBe(true);
-    expect(resnetDepthOf(new ResNet(50, { numClasses: null }).stateDict().keys())).toBe(50);
-    expect(resnetDepthOf(new ResNet(34, { numClasses: null }).stateDict().keys())).toBe(34);
+    // torchvision: Bottleneck blocks have conv3 (ResNet-50); ResNet-34's layer1 has 3 blocks, ResNet-18's 2.
+    expect(resnetDepthOf(['conv1.weight', 'layer1.0.conv3.weight', 'layer1.2.conv1.weight'])).toBe(50);
+    expect(resnetDepthOf(['conv1.weight', 'layer1.1.conv1.weight', 'layer1.2.conv1.weight'])).toBe(34);
+    expect(() => resnetDepthOf(['conv1.weight'])).toThrow(/no torchvision ResNet keys/);
+  });
+
+  it('makes RGB (ImageNet-layout) weights grayscale by summing conv1 over its input channels', () => {
+    torch.manualSeed(8);
+    const rgb = new ResNet(18, { inChannels: 3, numClasses: 1000 });
+    const file = join(dir, 'rgb.safetensors');
+    safetensors.save(file, rgb.stateDict());
+    const { encoder } = loadEncoder({ kind: 'safetensors', file });
+    expect(encoder.inChannels).toBe(1);
+    const w = rgb.conv1.weight;
+    const expected = w.narrow(1, 0, 1).add(w.narrow(1, 1, 1)).add(w.narrow(1, 2, 1));
+    expect(encoder.conv1.weight.sub(expected).abs().max().item()).toBeLessThan(1e-6);
+    expect(torch.equal(encoder.stateDict().get('layer4.1.conv2.weight')!, rgb.stateDict().get('layer4.1.conv2.weight')!)).toBe(true);
   });
 
   it("takes a PRIOR checkpoint's image_encoder.encoder.* weights", () => {
