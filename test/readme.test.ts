@@ -26,7 +26,7 @@ describe('README examples', () => {
       try {
         const entry = pathToFileURL(join(root, 'src', 'index.ts')).href;
         const script = `const runDir = ${JSON.stringify(dir)};\n${code.replaceAll("'prior-ts'", `'${entry}'`)}`;
-        const file = join(dir, 'example.ts');
+        const file = join(dir, 'example.mts'); // ESM, so examples may use top-level await
         writeFileSync(file, script);
         const r = spawnSync(process.execPath, ['--import', tsxLoader, file], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
         expect(r.status, r.stderr.slice(-2000)).toBe(0);

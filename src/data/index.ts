@@ -18,3 +18,4 @@ export { encodePriorSentences, priorText, reportSentences, isBlankReport, TEXT_J
 export { extractSections, normaliseSectionName, buildFromMimic, readViewPositions, type ReportSections, type MimicBuildOptions, type MimicBuildResult, type MimicImageMode } from './mimic.js';
 export { readImage, decodeImage, transformImage, resizeAntialiasedBilinear, resizeFloat, rotateNearest, flipHorizontal, luma601, ImageError, PRETRAIN_NORMALIZATION, ZERO_SHOT_NORMALIZATION, type GrayImage, type ImageTransformOptions } from './image.js';
 export { PretrainLoader, PretrainLoaderOptions, LoaderError, distributedIndices, type LoaderSummary, type SkippedItem, type LoaderCursor, type EpochOptions } from './loader.js';
+export { generateSyntheticDataset, SYNTH_DEFAULTS, type SynthOptions, type SynthSummary } from './synth/index.js';
