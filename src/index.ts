@@ -8,3 +8,4 @@ export * as data from './data/index.js';
 export * as evaluation from './eval/index.js';
 export * as distributed from './distributed/index.js';
 export * as train from './train/index.js';
+export * as finetune from './finetune/index.js';
