@@ -52,7 +52,7 @@ describe('validation names the key path', () => {
     expect(() => resolveTrainConfig({ set: ['seed=abc'] })).toThrow(/seed: Invalid input: expected number, received string/);
     expect(() => resolveTrainConfig({ set: ['precision=fp8'] })).toThrow(/precision: Invalid option/);
     expect(() => resolveTrainConfig({ set: ['stages.2.epochs=-1'] })).toThrow(/stages\.2\.epochs/);
-    expect(() => resolveTrainConfig({ set: ['stages.0.warmupEpochs=2'] })).toThrow(/stages\.0\.warmupEpochs: warmupEpochs must be less than epochs/);
+    expect(() => resolveTrainConfig({ set: ['stages.0.epochs=2', 'stages.0.warmupEpochs=2'] })).toThrow(/stages\.0\.warmupEpochs: warmupEpochs must be less than epochs/);
     expect(() => resolveTrainConfig({ set: ['stages.1.warmupEpochs=0'] })).toThrow(/stages\.1\.warmupEpochs: Too small/);
     expect(() => resolveTrainConfig({ set: ['data.batchSize=2.5'] })).toThrow(/data\.batchSize/);
   });

@@ -31,6 +31,11 @@ const config = (): ReturnType<typeof resolveTrainConfig> =>
       'validation.everyEpochs=0',
       'checkpoint.everySteps=0',
       'device=cpu',
+      'data.workers=0',
+      'threads=null',
+      'stages.0.epochs=2',
+      'stages.1.epochs=2',
+      'stages.2.epochs=2',
     ],
   });
 

@@ -80,7 +80,7 @@ describe('steps per epoch and the SPB temperature step', () => {
   });
 
   it('generalises to other epochs and per-stage batch sizes', () => {
-    const c = resolveTrainConfig({ set: ['stages.0.epochs=3', 'stages.1.epochs=4', 'stages.2.epochs=5', 'stages.2.batchSize=4', 'stepsPerEpoch=actual'] });
+    const c = resolveTrainConfig({ set: ['data.batchSize=8', 'stages.0.epochs=3', 'stages.1.epochs=4', 'stages.2.epochs=5', 'stages.2.batchSize=4', 'stepsPerEpoch=actual'] });
     const plans = planStages(c, 37);
     expect(plans.map((p) => [p.batchSize, p.scheduleIters])).toEqual([
       [8, 5],

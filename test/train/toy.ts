@@ -142,6 +142,11 @@ export function toyConfig(set: readonly string[] = []): TrainConfig {
       'checkpoint.everySteps=6',
       'checkpoint.keepLast=2',
       'device=cpu',
+      // The toy's own sizes, independent of what the tiny preset tunes for `npm run train`.
+      'data.batchSize=8',
+      'data.workers=0',
+      'threads=null',
+      'validation.everyEpochs=1',
       ...set,
     ],
   });
