@@ -109,9 +109,13 @@ export function syntheticStep(config: PriorConfig, { stage, batchSize, precision
       optimizer.zeroGrad();
       // Named ranges for the profiler (`prior profile --prior-stage`); no cost when it is off.
       const loss = torch.scope(() => {
-        const { loss, terms } = torch.recordFunction('prior/forward', () => (precision === 'bf16' ? autocast({ deviceType: 'cpu', dtype: 'bfloat16' }, forward) : forward()));
-        // The Trainer logs every term: each is read back as a number.
-        for (const t of Object.values(terms)) t.item();
+        // As the Trainer: the forward's scope ends before backward, keeping only the loss.
+        const loss = torch.scope(() => {
+          const { loss, terms } = torch.recordFunction('prior/forward', () => (precision === 'bf16' ? autocast({ deviceType: 'cpu', dtype: 'bfloat16' }, forward) : forward()));
+          // The Trainer logs every term: each is read back as a number.
+          for (const t of Object.values(terms)) t.item();
+          return loss;
+        });
         const value = loss.item() as number;
         torch.recordFunction('prior/backward', () => loss.backward());
         torch.recordFunction('optim/adamw_step', () => optimizer.step());

@@ -351,13 +351,19 @@ export class Trainer<B> {
       const gradScale = scaler?.getScale();
       optimizer.zeroGrad();
       const values = torch.scope(() => {
-        const { loss, terms } = this.withPrecision(() => model.stageStep(batch, stage));
-        const values: Record<string, number> = { loss: loss.item() as number };
-        for (const [name, t] of Object.entries(terms)) {
-          if (METRIC_META_KEYS.has(name) && name !== 'loss') throw new Error(`stageStep: the term name '${name}' clashes with a metrics field`);
-          values[name] = t.item() as number;
-        }
-        for (const [name, v] of Object.entries(values)) if (!Number.isFinite(v)) throw new NonFiniteLossError(name === 'loss' ? `stage${stage} total loss` : name, pos.step, stage, v);
+        // The forward's own scope ends before backward: only the loss leaves it, so the activation
+        // handles are released and libtorch frees each saved tensor as backward consumes it, as
+        // PyTorch does (peak memory is then the graph's, not graph + every intermediate).
+        const { loss, values } = torch.scope(() => {
+          const { loss, terms } = this.withPrecision(() => model.stageStep(batch, stage));
+          const values: Record<string, number> = { loss: loss.item() as number };
+          for (const [name, t] of Object.entries(terms)) {
+            if (METRIC_META_KEYS.has(name) && name !== 'loss') throw new Error(`stageStep: the term name '${name}' clashes with a metrics field`);
+            values[name] = t.item() as number;
+          }
+          for (const [name, v] of Object.entries(values)) if (!Number.isFinite(v)) throw new NonFiniteLossError(name === 'loss' ? `stage${stage} total loss` : name, pos.step, stage, v);
+          return { loss, values };
+        });
         (scaler ? scaler.scale(loss) : loss).backward();
         if (scaler) {
           scaler.step(optimizer);
