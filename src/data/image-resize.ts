@@ -158,65 +158,47 @@ function clip16(v: number): number {
   return v < 0 ? 0 : v > 65535 ? 65535 : v;
 }
 
-// PIL's "I;16" passes: double sums rounded to integers after each pass.
-const horizontal16: Pass<Uint16Array> = (src, srcWidth, rowOffset, dst, dstWidth, dstHeight, c) => {
-  const k = c.weights;
-  for (let yy = 0; yy < dstHeight; yy++) {
-    const row = (yy + rowOffset) * srcWidth;
-    for (let xx = 0; xx < dstWidth; xx++) {
-      const xmin = c.bounds[xx * 2]!;
-      const n = c.bounds[xx * 2 + 1]!;
-      const kb = xx * c.ksize;
-      let ss = 0;
-      for (let x = 0; x < n; x++) ss += src[row + xmin + x]! * k[kb + x]!;
-      dst[yy * dstWidth + xx] = clip16(roundUp(ss));
+/** The horizontal and vertical passes of PIL's "I;16" and "F" modes: double sums, each stored through `store`. */
+function horizontalPass<T extends Uint16Array | Float32Array>(store: (sum: number) => number): Pass<T> {
+  return (src, srcWidth, rowOffset, dst, dstWidth, dstHeight, c) => {
+    const k = c.weights;
+    for (let yy = 0; yy < dstHeight; yy++) {
+      const row = (yy + rowOffset) * srcWidth;
+      for (let xx = 0; xx < dstWidth; xx++) {
+        const xmin = c.bounds[xx * 2]!;
+        const n = c.bounds[xx * 2 + 1]!;
+        const kb = xx * c.ksize;
+        let ss = 0;
+        for (let x = 0; x < n; x++) ss += src[row + xmin + x]! * k[kb + x]!;
+        dst[yy * dstWidth + xx] = store(ss);
+      }
     }
-  }
-};
+  };
+}
 
-const vertical16: Pass<Uint16Array> = (src, srcWidth, _rowOffset, dst, dstWidth, dstHeight, c) => {
-  const k = c.weights;
-  for (let yy = 0; yy < dstHeight; yy++) {
-    const ymin = c.bounds[yy * 2]!;
-    const n = c.bounds[yy * 2 + 1]!;
-    const kb = yy * c.ksize;
-    for (let xx = 0; xx < dstWidth; xx++) {
-      let ss = 0;
-      for (let y = 0; y < n; y++) ss += src[(ymin + y) * srcWidth + xx]! * k[kb + y]!;
-      dst[yy * dstWidth + xx] = clip16(roundUp(ss));
+function verticalPass<T extends Uint16Array | Float32Array>(store: (sum: number) => number): Pass<T> {
+  return (src, srcWidth, _rowOffset, dst, dstWidth, dstHeight, c) => {
+    const k = c.weights;
+    for (let yy = 0; yy < dstHeight; yy++) {
+      const ymin = c.bounds[yy * 2]!;
+      const n = c.bounds[yy * 2 + 1]!;
+      const kb = yy * c.ksize;
+      for (let xx = 0; xx < dstWidth; xx++) {
+        let ss = 0;
+        for (let y = 0; y < n; y++) ss += src[(ymin + y) * srcWidth + xx]! * k[kb + y]!;
+        dst[yy * dstWidth + xx] = store(ss);
+      }
     }
-  }
-};
+  };
+}
 
-// PIL's "F" passes: double sums stored as float32 after each pass (the Float32Array store rounds).
-const horizontalF: Pass<Float32Array> = (src, srcWidth, rowOffset, dst, dstWidth, dstHeight, c) => {
-  const k = c.weights;
-  for (let yy = 0; yy < dstHeight; yy++) {
-    const row = (yy + rowOffset) * srcWidth;
-    for (let xx = 0; xx < dstWidth; xx++) {
-      const xmin = c.bounds[xx * 2]!;
-      const n = c.bounds[xx * 2 + 1]!;
-      const kb = xx * c.ksize;
-      let ss = 0;
-      for (let x = 0; x < n; x++) ss += src[row + xmin + x]! * k[kb + x]!;
-      dst[yy * dstWidth + xx] = ss;
-    }
-  }
-};
-
-const verticalF: Pass<Float32Array> = (src, srcWidth, _rowOffset, dst, dstWidth, dstHeight, c) => {
-  const k = c.weights;
-  for (let yy = 0; yy < dstHeight; yy++) {
-    const ymin = c.bounds[yy * 2]!;
-    const n = c.bounds[yy * 2 + 1]!;
-    const kb = yy * c.ksize;
-    for (let xx = 0; xx < dstWidth; xx++) {
-      let ss = 0;
-      for (let y = 0; y < n; y++) ss += src[(ymin + y) * srcWidth + xx]! * k[kb + y]!;
-      dst[yy * dstWidth + xx] = ss;
-    }
-  }
-};
+// "I;16": sums rounded to integers after each pass. "F": stored as float32 (the array store rounds).
+const roundClip16 = (ss: number): number => clip16(roundUp(ss));
+const asIs = (ss: number): number => ss;
+const horizontal16 = horizontalPass<Uint16Array>(roundClip16);
+const vertical16 = verticalPass<Uint16Array>(roundClip16);
+const horizontalF = horizontalPass<Float32Array>(asIs);
+const verticalF = verticalPass<Float32Array>(asIs);
 
 function checkSize(height: number, width: number, what: string): void {
   if (!Number.isInteger(height) || !Number.isInteger(width) || height <= 0 || width <= 0) {
