@@ -182,13 +182,14 @@ def seeded(seed, *shape):
     return torch.randn(*shape)
 
 
-def fill_seeded(module, seed):
+def fill_seeded(module, seed, keep_scalars=False):
     """Every floating state entry from one seeded stream, in state dict order, scaled to keep a
-    deep eval-mode net's activations moderate (test/models/resnet.test.ts: fillSeeded)."""
+    deep eval-mode net's activations moderate (test/models/resnet.test.ts: fillSeeded).
+    keep_scalars: 0-d entries keep their value and draw nothing (PRIOR's logit scales)."""
     torch.manual_seed(seed)
     with torch.no_grad():
         for key, t in module.state_dict().items():
-            if not t.is_floating_point():
+            if not t.is_floating_point() or (keep_scalars and t.dim() == 0):
                 continue
             n = torch.randn(*t.shape)
             if t.dim() >= 2:

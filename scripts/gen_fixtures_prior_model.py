@@ -14,7 +14,6 @@ every state entry from one seeded stream in state dict order (the key order is t
 prior-keys-tiny.json checks), like scripts/gen_fixtures_models_resnet.py.
 """
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "prior_reference"))
 from model import build, encode_prompts, total_loss, zero_shot_one, PRESETS  # noqa: E402
+import gen_fixtures_models_resnet as resnet_fixtures  # noqa: E402  (model.py puts scripts/ on the path)
 
 
 ROOT = HERE.parent
@@ -61,23 +61,8 @@ GRAD_KEYS = [
 
 
 def fill_seeded(module, seed):
-    """scripts/gen_fixtures_models_resnet.py's fill, except that 0-d entries (the logit scales) keep
-    their initial ln(1/0.01) and draw nothing (test/models/prior/prior.test.ts: fillSeeded)."""
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for key, t in module.state_dict().items():
-            if not t.is_floating_point() or t.dim() == 0:
-                continue
-            n = torch.randn(*t.shape)
-            if t.dim() >= 2:
-                n = n * (1 / math.sqrt(t[0].numel()))
-            elif key.endswith("running_var"):
-                n = n.abs() * 0.1 + 1
-            elif key.endswith(".weight"):
-                n = n * 0.1 + 1
-            else:
-                n = n * 0.1
-            t.copy_(n)
+    """The ResNet fixtures' fill; the logit scales keep their initial ln(1/0.01) (test/models/prior/prior.test.ts: fillSeeded)."""
+    resnet_fixtures.fill_seeded(module, seed, keep_scalars=True)
 
 
 def make_batch():
